@@ -1,0 +1,1 @@
+"""The public-service portal: identity, catalogue, dossier and notify services."""

@@ -1,0 +1,4 @@
+"""Code shared by every service: bus, storage, errors, config, logging, health.
+
+This package never imports a service.
+"""

@@ -1,0 +1,353 @@
+"""The consumer: idempotent handlers, retries with delay, dead-lettering, recovery.
+
+A message is acknowledged only after the handler's transaction committed together
+with its inbox row, so a redelivered message is recognised and skipped. A failing
+handler is retried through delay queues, then the message goes to the service's DLQ
+with the reason in its headers. A body that is no envelope, or a type nobody handles,
+goes to the DLQ at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.bus.envelope import Envelope, EnvelopeError, format_timestamp, utcnow
+from services.core.bus.models import InboxMessage
+from services.core.bus.names import (
+    HEADER_ATTEMPTS,
+    HEADER_FAILED_AT,
+    HEADER_FAILURE_KIND,
+    HEADER_FAILURE_REASON,
+    HEADER_ORIGINAL_QUEUE,
+    HEADER_ORIGINAL_ROUTING_KEY,
+    Names,
+)
+from services.core.bus.topology import (
+    QueueSpec,
+    connection_parameters,
+    declare_exchanges,
+    declare_service_queues,
+)
+from services.core.config import BusSettings
+from services.core.context import message_context
+from services.core.metrics import CONSUMER_CONNECTED, HANDLER_SECONDS, MESSAGES_HANDLED
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Envelope], None]
+
+
+class PermanentError(Exception):
+    """A handler's verdict that retrying cannot help: the message goes to the DLQ at once."""
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` is one word, `#` zero or more."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))
+
+
+@dataclass(frozen=True)
+class Registration:
+    pattern: str
+    queue: str
+    handler: Handler
+
+
+class Consumer:
+    """Runs a service's event and command handlers until stop() is called."""
+
+    def __init__(
+        self,
+        service: str,
+        session_factory: sessionmaker[Session],
+        settings: BusSettings,
+        *,
+        names: Names | None = None,
+        consumer_name: str | None = None,
+    ) -> None:
+        self.service = service
+        self.session_factory = session_factory
+        self.settings = settings
+        self.names = names or Names(settings.namespace)
+        self.consumer_name = consumer_name or service
+        self._registrations: list[Registration] = []
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._connection: pika.BlockingConnection | None = None
+        self._observers: list[Callable[[Envelope, str], None]] = []
+        self.handled_total = 0
+
+    # -- registration ------------------------------------------------------------------
+
+    def on_event(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Register a handler for events whose type matches `pattern` (topic syntax)."""
+        return self._register(pattern, self.names.events_queue(self.service))
+
+    def on_command(self, command_type: str) -> Callable[[Handler], Handler]:
+        """Register a handler for commands of this type sent to this service."""
+        return self._register(command_type, self.names.commands_queue(self.service))
+
+    def _register(self, pattern: str, queue: str) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self._registrations.append(Registration(pattern, queue, handler))
+            return handler
+
+        return decorator
+
+    def observe(self, observer: Callable[[Envelope, str], None]) -> None:
+        """Call `observer(envelope, outcome)` after each message (tests wait on it)."""
+        self._observers.append(observer)
+
+    def queue_specs(self) -> list[QueueSpec]:
+        specs: dict[str, QueueSpec] = {}
+        for reg in self._registrations:
+            exchange = (
+                self.names.commands_exchange
+                if reg.queue == self.names.commands_queue(self.service)
+                else self.names.events_exchange
+            )
+            spec = specs.get(reg.queue, QueueSpec(reg.queue, exchange, ()))
+            specs[reg.queue] = QueueSpec(
+                spec.name, spec.exchange, (*spec.routing_keys, reg.pattern)
+            )
+        return list(specs.values())
+
+    def handler_for(self, queue: str, message_type: str) -> Handler | None:
+        for reg in self._registrations:
+            if reg.queue == queue and topic_matches(reg.pattern, message_type):
+                return reg.handler
+        return None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def declare(self, channel: BlockingChannel) -> None:
+        declare_exchanges(channel, self.names)
+        declare_service_queues(channel, self.names, self.service, self.queue_specs(), self.settings)
+
+    def run(self) -> None:
+        """Consume, reconnect with backoff after any loss; return after stop()."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                self._consume_until_stopped()
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
+            finally:
+                self._connected.clear()
+                CONSUMER_CONNECTED.labels(self.service).set(0)
+                self._close_connection()
+            if self._stopping.is_set():
+                break
+            if time.monotonic() - started > 10:
+                backoff = 0.2
+            self._stopping.wait(backoff)
+            backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+
+    def stop(self) -> None:
+        """Finish the message in hand, then close (safe from a signal handler or thread)."""
+        self._stopping.set()
+
+    def _consume_until_stopped(self) -> None:
+        self._connection = pika.BlockingConnection(connection_parameters(self.settings))
+        channel = self._connection.channel()
+        channel.confirm_delivery()
+        self.declare(channel)
+        channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
+        for spec in self.queue_specs():
+            channel.basic_consume(
+                spec.name,
+                on_message_callback=lambda ch, m, p, b, q=spec.name: self._on_message(
+                    ch, m, p, b, q
+                ),
+            )
+        self._connected.set()
+        CONSUMER_CONNECTED.labels(self.service).set(1)
+        log.info("consumer connected", extra={"service": self.service})
+        while not self._stopping.is_set():
+            self._connection.process_data_events(time_limit=0.2)
+        channel.close()
+
+    def _close_connection(self) -> None:
+        if self._connection is not None and self._connection.is_open:
+            try:
+                self._connection.close()
+            except Exception as exc:
+                log.debug("closing consumer connection: %s", exc)
+        self._connection = None
+
+    # -- one message -------------------------------------------------------------------
+
+    def _on_message(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+        queue: str,
+    ) -> None:
+        headers = dict(properties.headers or {})
+        attempts = int(headers.get(HEADER_ATTEMPTS, 0))
+        try:
+            envelope = Envelope.from_body(body)
+        except EnvelopeError as exc:
+            self._dead_letter(channel, method, properties, body, queue, "undeserialisable", str(exc))
+            return
+        handler = self.handler_for(queue, envelope.type)
+        if handler is None:
+            self._dead_letter(
+                channel, method, properties, body, queue, "unknown_type",
+                f"no handler for {envelope.type!r} on {queue}",
+            )
+            self._notify(envelope, "dead_lettered")
+            return
+        started = time.perf_counter()
+        try:
+            outcome = self._handle(handler, envelope)
+        except PermanentError as exc:
+            self._dead_letter(channel, method, properties, body, queue, "permanent", str(exc))
+            self._notify(envelope, "dead_lettered")
+            return
+        except Exception as exc:
+            log.warning(
+                "handler failed: %s",
+                exc,
+                extra={"service": self.service, "type": envelope.type, "message_id": envelope.id},
+            )
+            if attempts < len(self.settings.retry_delays):
+                self._retry(channel, method, properties, body, queue, attempts + 1)
+                MESSAGES_HANDLED.labels(self.service, envelope.type, "retried").inc()
+                self._notify(envelope, "retried")
+            else:
+                reason = f"{type(exc).__name__}: {exc}"
+                self._dead_letter(channel, method, properties, body, queue, "handler_failed", reason)
+                self._notify(envelope, "dead_lettered")
+            return
+        channel.basic_ack(method.delivery_tag)
+        HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+        MESSAGES_HANDLED.labels(self.service, envelope.type, outcome).inc()
+        self.handled_total += outcome == "handled"
+        self._notify(envelope, outcome)
+
+    def _handle(self, handler: Handler, envelope: Envelope) -> str:
+        """Run the handler and record the inbox row in one transaction."""
+        with self.session_factory() as session:
+            try:
+                with session.begin():
+                    if session.get(InboxMessage, (envelope.id, self.consumer_name)) is not None:
+                        return "duplicate"
+                    with message_context(envelope.correlation_id, envelope.id):
+                        handler(session, envelope)
+                    session.add(
+                        InboxMessage(
+                            message_id=envelope.id,
+                            consumer=self.consumer_name,
+                            type=envelope.type,
+                            handled_at=utcnow(),
+                        )
+                    )
+            except IntegrityError:
+                # Another consumer committed the same message first: that is our effect.
+                with session.begin():
+                    if session.get(InboxMessage, (envelope.id, self.consumer_name)) is not None:
+                        return "duplicate"
+                raise
+        return "handled"
+
+    def _retry(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+        queue: str,
+        attempts: int,
+    ) -> None:
+        headers = dict(properties.headers or {})
+        headers[HEADER_ATTEMPTS] = attempts
+        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, method.routing_key)
+        channel.basic_publish(
+            "",
+            self.names.retry_queue(queue, attempts),
+            body,
+            _copy_properties(properties, headers),
+            mandatory=True,
+        )
+        channel.basic_ack(method.delivery_tag)
+
+    def _dead_letter(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+        queue: str,
+        kind: str,
+        reason: str,
+    ) -> None:
+        headers = dict(properties.headers or {})
+        headers.update(
+            {
+                HEADER_FAILURE_KIND: kind,
+                HEADER_FAILURE_REASON: reason[:1000],
+                HEADER_FAILED_AT: format_timestamp(utcnow()),
+                HEADER_ORIGINAL_QUEUE: queue,
+                HEADER_ATTEMPTS: int(headers.get(HEADER_ATTEMPTS, 0)),
+            }
+        )
+        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, method.routing_key)
+        log.error(
+            "message dead-lettered: %s",
+            kind,
+            extra={"service": self.service, "message_id": properties.message_id, "reason": reason},
+        )
+        channel.basic_publish(
+            self.names.dead_letter_exchange,
+            self.names.dead_letter_routing_key(self.service),
+            body,
+            _copy_properties(properties, headers),
+            mandatory=True,
+        )
+        channel.basic_ack(method.delivery_tag)
+        MESSAGES_HANDLED.labels(self.service, properties.type or "unknown", "dead_lettered").inc()
+
+    def _notify(self, envelope: Envelope, outcome: str) -> None:
+        for observer in self._observers:
+            observer(envelope, outcome)
+
+
+def _copy_properties(properties: BasicProperties, headers: dict[str, Any]) -> BasicProperties:
+    return BasicProperties(
+        message_id=properties.message_id,
+        type=properties.type,
+        content_type=properties.content_type,
+        correlation_id=properties.correlation_id,
+        delivery_mode=2,
+        headers=headers,
+    )

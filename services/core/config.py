@@ -1,0 +1,140 @@
+"""Typed configuration, read once at start from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
+    if any(v <= 0 for v in values):
+        raise ConfigError(f"{name} delays must be positive, got {raw!r}")
+    return values
+
+
+def default_database_url(service: str) -> str:
+    """The embedded default: one SQLite file per service under var/."""
+    return f"sqlite:///{VAR_DIR / (service + '.db')}"
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    """Limits of the outbox relay and the consumers; every one has a safe default."""
+
+    amqp_url: str = DEFAULT_AMQP_URL
+    namespace: str = ""
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 0.01
+    relay_idle_poll_interval: float = 1.0
+    relay_max_backoff: float = 60.0
+    relay_confirm_timeout: float = 10.0
+    outbox_retention_days: float = 7.0
+    outbox_prune_interval: float = 300.0
+    consumer_prefetch: int = 50
+    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
+    delivery_limit: int = 20
+    reconnect_max_backoff: float = 30.0
+    heartbeat: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            amqp_url=env.get("AMQP_URL") or d.amqp_url,
+            namespace=env.get("BUS_NAMESPACE", d.namespace),
+            relay_batch_size=max(1, _int(env, "OUTBOX_BATCH_SIZE", d.relay_batch_size)),
+            relay_poll_interval=_float(env, "OUTBOX_POLL_INTERVAL", d.relay_poll_interval),
+            relay_idle_poll_interval=_float(
+                env, "OUTBOX_IDLE_POLL_INTERVAL", d.relay_idle_poll_interval
+            ),
+            relay_max_backoff=_float(env, "OUTBOX_MAX_BACKOFF", d.relay_max_backoff),
+            relay_confirm_timeout=_float(env, "OUTBOX_CONFIRM_TIMEOUT", d.relay_confirm_timeout),
+            outbox_retention_days=_float(env, "OUTBOX_RETENTION_DAYS", d.outbox_retention_days),
+            outbox_prune_interval=_float(env, "OUTBOX_PRUNE_INTERVAL", d.outbox_prune_interval),
+            consumer_prefetch=max(1, _int(env, "CONSUMER_PREFETCH", d.consumer_prefetch)),
+            retry_delays=_floats(env, "CONSUMER_RETRY_DELAYS", d.retry_delays),
+            delivery_limit=max(1, _int(env, "CONSUMER_DELIVERY_LIMIT", d.delivery_limit)),
+            reconnect_max_backoff=_float(
+                env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff
+            ),
+            heartbeat=_int(env, "AMQP_HEARTBEAT", d.heartbeat),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What every service process needs: who it is, where its data lives, the bus."""
+
+    service: str
+    database_url: str
+    portal_role: str = "national"
+    province: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    worker_health_port: int = 0
+    bus: BusSettings = field(default_factory=BusSettings)
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if env is None else env
+        role = env.get("PORTAL_ROLE", "national")
+        if role not in ("national", "province"):
+            raise ConfigError(f"PORTAL_ROLE must be 'national' or 'province', got {role!r}")
+        province = env.get("PORTAL_PROVINCE", "")
+        if role == "province" and not (len(province) == 2 and province.isdigit()):
+            raise ConfigError("PORTAL_PROVINCE must be a two-digit province code for a province")
+        return cls(
+            service=service,
+            database_url=env.get(f"{service.upper()}_DATABASE_URL")
+            or default_database_url(service),
+            portal_role=role,
+            province=province,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_json=env.get("LOG_FORMAT", "json") != "text",
+            worker_health_port=_int(env, f"{service.upper()}_WORKER_HEALTH_PORT", 0),
+            bus=BusSettings.from_env(env),
+        )

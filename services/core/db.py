@@ -1,0 +1,93 @@
+"""Engines, sessions and column types shared by every service's storage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back timezone-aware.
+
+    SQLite has no time zones, so every service stores UTC and converts at the edge.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
+    # failing with "database is locked" when a reader upgrades to a writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, connect_args: Mapping[str, Any] | None = None, **kwargs: Any) -> Engine:
+    """Create an engine: SQLite in WAL mode with foreign keys, or PostgreSQL via psycopg 3."""
+    parsed = make_url(url)
+    args = dict(connect_args or {})
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        args.setdefault("timeout", 10)
+        args.setdefault("check_same_thread", False)
+        engine = create_engine(url, connect_args=args, **kwargs)
+        # pysqlite's own transaction handling must be off for BEGIN IMMEDIATE to work.
+        engine.dialect.isolation_level = None  # type: ignore[attr-defined]
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, connect_args=args, **kwargs)
+
+
+def make_session_factory(engine: Engine, **info: Any) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit; `info` travels with each session."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=dict(info))
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def is_postgresql(engine_or_session: Engine | Session) -> bool:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return bind.dialect.name == "postgresql"

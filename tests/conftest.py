@@ -1,0 +1,161 @@
+"""Fixtures for real infrastructure: RabbitMQ, PostgreSQL and SQLite.
+
+The broker is found at AMQP_URL and PostgreSQL at TEST_DATABASE_URL. Where one does
+not answer and a Docker engine does, it is started with testcontainers. In CI
+(CI=true) a missing broker or database fails the test; elsewhere it is skipped with
+the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from urllib.parse import urlparse
+
+import pika
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.bus.models import BusBase
+from services.core.bus.names import Names
+from services.core.bus.outbox import OutboxContext
+from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.config import DEFAULT_AMQP_URL, BusSettings
+from services.core.db import make_engine, make_session_factory
+from tests.support.models import SampleBase
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parsed = urlparse(url.replace("+psycopg", ""))
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not reachable and no Docker engine can start one"
+    if IN_CI:
+        pytest.fail(message + " (CI never skips infrastructure tests)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+    if _answers(url, 5672):
+        yield url
+        return
+    if not _docker_available():
+        _missing(f"RabbitMQ at {url}")
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with RabbitMqContainer("rabbitmq:3.13-management") as container:
+        params = container.get_connection_params()
+        yield f"amqp://guest:guest@{params.host}:{params.port}/"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+    if _answers(url, 5432):
+        yield url
+        return
+    if not _docker_available():
+        _missing(f"PostgreSQL at {url}")
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:16", driver="psycopg") as container:
+        yield container.get_connection_url()
+
+
+@pytest.fixture
+def bus_settings(amqp_url: str) -> BusSettings:
+    """Fast retries and polls so tests run quickly; a namespace of its own per test."""
+    return BusSettings(
+        amqp_url=amqp_url,
+        namespace=f"t{uuid.uuid4().hex[:10]}.",
+        relay_poll_interval=0.005,
+        retry_delays=(0.1, 0.2),
+        relay_max_backoff=0.5,
+        reconnect_max_backoff=0.5,
+        delivery_limit=5,
+    )
+
+
+@pytest.fixture
+def names(bus_settings: BusSettings) -> Iterator[Names]:
+    names = Names(bus_settings.namespace)
+    yield names
+    with pika.BlockingConnection(connection_parameters(bus_settings)) as conn:
+        delete_namespace(conn.channel(), names, ["test", "other"], bus_settings)
+
+
+@pytest.fixture
+def amqp_channel(bus_settings: BusSettings) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
+    with pika.BlockingConnection(connection_parameters(bus_settings)) as conn:
+        yield conn.channel()
+
+
+@dataclass
+class Database:
+    """One isolated database for one test: a SQLite file or a PostgreSQL schema."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    kind: str
+    connect_args: dict[str, str]
+
+    def fresh_engine(self) -> Engine:
+        return make_engine(self.url, connect_args=self.connect_args)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
+    """A database with the bus tables and the test tables, on SQLite and on PostgreSQL."""
+    connect_args: dict[str, str] = {}
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/test.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        connect_args = {"options": f"-csearch_path={schema}"}
+    engine = make_engine(url, connect_args=connect_args)
+    BusBase.metadata.create_all(engine)
+    SampleBase.metadata.create_all(engine)
+    sessions = make_session_factory(engine, outbox=OutboxContext(source="test", province="38"))
+    yield Database(url, engine, sessions, request.param, connect_args)
+    engine.dispose()
+    if schema is not None:
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def settings_for(settings: BusSettings, **changes: object) -> BusSettings:
+    return replace(settings, **changes)  # type: ignore[arg-type]
