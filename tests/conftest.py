@@ -98,6 +98,7 @@ def bus_settings(amqp_url: str) -> BusSettings:
         relay_max_backoff=0.5,
         reconnect_max_backoff=0.5,
         delivery_limit=5,
+        relay_lease_seconds=2.0,
     )
 
 

@@ -71,6 +71,7 @@ class BusSettings:
     relay_idle_poll_interval: float = 1.0
     relay_max_backoff: float = 60.0
     relay_confirm_timeout: float = 10.0
+    relay_lease_seconds: float = 15.0
     outbox_retention_days: float = 7.0
     outbox_prune_interval: float = 300.0
     consumer_prefetch: int = 50
@@ -93,6 +94,7 @@ class BusSettings:
             ),
             relay_max_backoff=_float(env, "OUTBOX_MAX_BACKOFF", d.relay_max_backoff),
             relay_confirm_timeout=_float(env, "OUTBOX_CONFIRM_TIMEOUT", d.relay_confirm_timeout),
+            relay_lease_seconds=_float(env, "OUTBOX_LEASE_SECONDS", d.relay_lease_seconds),
             outbox_retention_days=_float(env, "OUTBOX_RETENTION_DAYS", d.outbox_retention_days),
             outbox_prune_interval=_float(env, "OUTBOX_PRUNE_INTERVAL", d.outbox_prune_interval),
             consumer_prefetch=max(1, _int(env, "CONSUMER_PREFETCH", d.consumer_prefetch)),

@@ -50,7 +50,7 @@ class OutboxRelay:
         self.settings = settings
         self.service = service
         self.names = names or Names(settings.namespace)
-        self.store = OutboxStore(session_factory)
+        self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._connection: SelectConnection | None = None
