@@ -35,7 +35,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 def _answers(url: str, default_port: int) -> bool:
     parsed = urlparse(url.replace("+psycopg", ""))
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -111,7 +113,9 @@ def names(bus_settings: BusSettings) -> Iterator[Names]:
 
 
 @pytest.fixture
-def amqp_channel(bus_settings: BusSettings) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
+def amqp_channel(
+    bus_settings: BusSettings,
+) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
     with pika.BlockingConnection(connection_parameters(bus_settings)) as conn:
         yield conn.channel()
 

@@ -1,8 +1,8 @@
 """`portal`: operator commands for the bus of any service.
 
-    portal dlq list <service>
-    portal dlq replay <service> [--id MESSAGE_ID]
-    portal outbox status <service>
+portal dlq list <service>
+portal dlq replay <service> [--id MESSAGE_ID]
+portal outbox status <service>
 """
 
 from __future__ import annotations

@@ -100,9 +100,7 @@ class BusSettings:
             consumer_prefetch=max(1, _int(env, "CONSUMER_PREFETCH", d.consumer_prefetch)),
             retry_delays=_floats(env, "CONSUMER_RETRY_DELAYS", d.retry_delays),
             delivery_limit=max(1, _int(env, "CONSUMER_DELIVERY_LIMIT", d.delivery_limit)),
-            reconnect_max_backoff=_float(
-                env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff
-            ),
+            reconnect_max_backoff=_float(env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff),
             heartbeat=_int(env, "AMQP_HEARTBEAT", d.heartbeat),
         )
 

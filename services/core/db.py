@@ -50,7 +50,9 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, connect_args: Mapping[str, Any] | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, connect_args: Mapping[str, Any] | None = None, **kwargs: Any
+) -> Engine:
     """Create an engine: SQLite in WAL mode with foreign keys, or PostgreSQL via psycopg 3."""
     parsed = make_url(url)
     args = dict(connect_args or {})
@@ -89,5 +91,9 @@ def ping(engine: Engine) -> bool:
 
 
 def is_postgresql(engine_or_session: Engine | Session) -> bool:
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
     return bind.dialect.name == "postgresql"

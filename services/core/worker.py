@@ -85,7 +85,7 @@ def serve_health(port: int, ready: Callable[[], dict[str, bool]]) -> ThreadingHT
     """/healthz, /readyz and /metrics of a worker on 127.0.0.1:`port`, in a thread."""
 
     class HealthHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 self._send(200, "application/json", b'{"status":"ok"}')
             elif self.path == "/readyz":
@@ -104,7 +104,7 @@ def serve_health(port: int, ready: Callable[[], dict[str, bool]]) -> ThreadingHT
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", port), HealthHandler)

@@ -38,7 +38,9 @@ def record_effect(session: Session, env: Envelope) -> None:
     session.add(Effect(message_id=env.id, consumer="test", value=str(env.data)))
 
 
-def publish_raw(settings: BusSettings, exchange: str, key: str, body: bytes, **props: object) -> None:
+def publish_raw(
+    settings: BusSettings, exchange: str, key: str, body: bytes, **props: object
+) -> None:
     with pika.BlockingConnection(connection_parameters(settings)) as conn:
         channel = conn.channel()
         channel.confirm_delivery()
@@ -79,7 +81,11 @@ def test_end_to_end_effect_happens_once_even_when_redelivered(
         waiter.wait_for(env.id)
         # The same message again, as a broker redelivery would bring it.
         publish_raw(
-            bus_settings, names.events_exchange, env.type, env.to_body(), message_id=env.id,
+            bus_settings,
+            names.events_exchange,
+            env.type,
+            env.to_body(),
+            message_id=env.id,
             type=env.type,
         )
         waiter.wait_for(env.id, "duplicate")
@@ -151,10 +157,16 @@ def test_undeserialisable_and_unknown_types_go_to_the_dlq_at_once(
     unknown = Envelope(type="other.thing", data={}, source="x")
     with running(consumer):
         wait_until(lambda: consumer.connected)
-        publish_raw(bus_settings, names.events_exchange, "test.garbage", b"{not json", message_id="g1")
+        publish_raw(
+            bus_settings, names.events_exchange, "test.garbage", b"{not json", message_id="g1"
+        )
         # Routed here by the binding, but typed as something nobody handles.
-        publish_raw(bus_settings, names.events_exchange, "test.ok", unknown.to_body(), message_id=unknown.id)
-        publish_raw(bus_settings, names.events_exchange, "test.ok", good.to_body(), message_id=good.id)
+        publish_raw(
+            bus_settings, names.events_exchange, "test.ok", unknown.to_body(), message_id=unknown.id
+        )
+        publish_raw(
+            bus_settings, names.events_exchange, "test.ok", good.to_body(), message_id=good.id
+        )
         waiter.wait_for(good.id)
         waiter.wait_for(unknown.id, "dead_lettered")
         wait_until(lambda: len(list_dead_letters(bus_settings, "test")) == 2)
@@ -224,8 +236,12 @@ def test_unhandled_event_type_is_not_lost(
         env = record_event(session, "test.nobody.cares", {})
     relay = OutboxRelay(db.sessions, bus_settings, service="test", names=names)
     with running(relay):
+        wait_until(lambda: relay.connected)
+
         def arrived() -> bool:
-            method, _, body = amqp_channel.basic_get(f"{names.namespace}portal.unrouted", auto_ack=True)
+            method, _, body = amqp_channel.basic_get(
+                f"{names.namespace}portal.unrouted", auto_ack=True
+            )
             return method is not None and json.loads(body)["id"] == env.id
 
         wait_until(arrived)

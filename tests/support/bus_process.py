@@ -31,7 +31,9 @@ def main(mode: str) -> None:
     env = os.environ
     raw = json.loads(env["BUS_PROCESS_SETTINGS"])
     settings = BusSettings(**{**raw, "retry_delays": tuple(raw["retry_delays"])})
-    engine = make_engine(env["BUS_PROCESS_DB_URL"], connect_args=json.loads(env["BUS_PROCESS_CONNECT"]))
+    engine = make_engine(
+        env["BUS_PROCESS_DB_URL"], connect_args=json.loads(env["BUS_PROCESS_CONNECT"])
+    )
     sessions = make_session_factory(engine, outbox=OutboxContext(source="test"))
     names = Names(settings.namespace)
     marker = Path(env["BUS_PROCESS_MARKER"])

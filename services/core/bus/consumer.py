@@ -217,12 +217,19 @@ class Consumer:
         try:
             envelope = Envelope.from_body(body)
         except EnvelopeError as exc:
-            self._dead_letter(channel, method, properties, body, queue, "undeserialisable", str(exc))
+            self._dead_letter(
+                channel, method, properties, body, queue, "undeserialisable", str(exc)
+            )
             return
         handler = self.handler_for(queue, envelope.type)
         if handler is None:
             self._dead_letter(
-                channel, method, properties, body, queue, "unknown_type",
+                channel,
+                method,
+                properties,
+                body,
+                queue,
+                "unknown_type",
                 f"no handler for {envelope.type!r} on {queue}",
             )
             self._notify(envelope, "dead_lettered")
@@ -246,7 +253,9 @@ class Consumer:
                 self._notify(envelope, "retried")
             else:
                 reason = f"{type(exc).__name__}: {exc}"
-                self._dead_letter(channel, method, properties, body, queue, "handler_failed", reason)
+                self._dead_letter(
+                    channel, method, properties, body, queue, "handler_failed", reason
+                )
                 self._notify(envelope, "dead_lettered")
             return
         channel.basic_ack(method.delivery_tag)

@@ -9,6 +9,7 @@ order per aggregate holds even across several relays.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -105,10 +106,9 @@ class OutboxRelay:
         self._stopping.set()
         connection = self._connection
         if connection is not None:
-            try:
+            # The loop may already be gone, in which case run() returns by itself.
+            with contextlib.suppress(Exception):
                 connection.ioloop.add_callback_threadsafe(self._close_when_idle)
-            except Exception:  # noqa: S110 - the loop is already gone, run() will return
-                pass
 
     def _declare_topology(self) -> None:
         with pika.BlockingConnection(connection_parameters(self.settings)) as conn:
@@ -126,6 +126,9 @@ class OutboxRelay:
     # -- connection callbacks ----------------------------------------------------------
 
     def _on_connection_open(self, connection: SelectConnection) -> None:
+        if self._stopping.is_set():  # stop() came while we were connecting
+            connection.close()
+            return
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_error(self, connection: SelectConnection, error: BaseException) -> None:

@@ -82,7 +82,8 @@ class Claim:
                     .values(
                         attempts=attempts,
                         last_error=error[:2000],
-                        next_attempt_at=now + timedelta(seconds=backoff_delay(attempts, max_backoff)),
+                        next_attempt_at=now
+                        + timedelta(seconds=backoff_delay(attempts, max_backoff)),
                     )
                 )
             self.session.commit()

@@ -81,7 +81,9 @@ def declare_service_queues(
     """A service's consuming queues with their retry ladders and its DLQ."""
     dlq = names.dead_letter_queue(service)
     channel.queue_declare(dlq, durable=True, arguments={"x-queue-type": "quorum"})
-    channel.queue_bind(dlq, names.dead_letter_exchange, routing_key=names.dead_letter_routing_key(service))
+    channel.queue_bind(
+        dlq, names.dead_letter_exchange, routing_key=names.dead_letter_routing_key(service)
+    )
     for spec in queues:
         channel.queue_declare(
             spec.name, durable=True, arguments=consuming_queue_arguments(names, service, settings)
@@ -103,7 +105,9 @@ def declare_service_queues(
             )
 
 
-def delete_namespace(channel: BlockingChannel, names: Names, services: Sequence[str], settings: BusSettings) -> None:
+def delete_namespace(
+    channel: BlockingChannel, names: Names, services: Sequence[str], settings: BusSettings
+) -> None:
     """Remove everything a namespace declared (tests clean up with it)."""
     for service in services:
         for queue in (names.events_queue(service), names.commands_queue(service)):

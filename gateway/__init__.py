@@ -1,0 +1,1 @@
+"""The thin gateway in front of a portal's services (filled by the gateway issue)."""

@@ -1,0 +1,3 @@
+"""Catalogue service of the public-service portal."""
+
+SERVICE = "catalog"

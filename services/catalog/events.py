@@ -1,0 +1,14 @@
+"""Events the catalog service publishes and the handlers its worker runs."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.catalog import SERVICE
+from services.core.bus.consumer import Consumer
+from services.core.config import ServiceSettings
+
+
+def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
+    """The service's consumer with every handler registered."""
+    return Consumer(SERVICE, sessions, settings.bus)

@@ -1,0 +1,9 @@
+"""Tables of the catalog service (SQLAlchemy 2.0 typed models)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Metadata of the catalog service's own tables (the bus tables are in BusBase)."""

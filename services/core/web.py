@@ -1,0 +1,187 @@
+"""The app factory every service's web process builds on.
+
+It wires what all services share: the OpenAPI document at /api/<service>/openapi.json,
+problem+json errors, X-Request-ID, JSON request logs, /healthz, /readyz and /metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pika
+from flask import Blueprint, Flask, Response, g, request
+from flask_smorest import Api
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from services.core.bus.topology import connection_parameters
+from services.core.config import BusSettings, ServiceSettings
+from services.core.context import correlation_id_var
+from services.core.db import ping
+from services.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from services.core.problems import (
+    Problem,
+    code_for_status,
+    flatten_webargs_errors,
+    from_problem,
+    problem_response,
+)
+
+log = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class PortalApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api answering every HTTP error as problem+json."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        errors = None
+        if "errors" in data:
+            errors = data["errors"]
+        elif "messages" in data:
+            errors = flatten_webargs_errors(data["messages"])
+        code = code_for_status(status)
+        if status == 422 or errors:
+            code = "validation_error"
+        detail = data.get("message") if isinstance(data.get("message"), str) else None
+        return problem_response(
+            status, code, detail=detail, errors=errors, headers=data.get("headers")
+        )
+
+
+class BrokerCheck:
+    """Is the broker reachable? Cached for a few seconds so /readyz stays cheap."""
+
+    def __init__(self, settings: BusSettings, ttl: float = 5.0) -> None:
+        self.settings = settings
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._ok = False
+
+    def __call__(self) -> bool:
+        with self._lock:
+            if time.monotonic() - self._checked_at < self.ttl:
+                return self._ok
+            try:
+                params = connection_parameters(self.settings)
+                params.socket_timeout = 2
+                with pika.BlockingConnection(params):
+                    self._ok = True
+            except Exception:
+                self._ok = False
+            self._checked_at = time.monotonic()
+            return self._ok
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    engine: Engine,
+    blueprints: Iterable[Blueprint],
+    max_content_length: int = 1024 * 1024,
+    readiness: dict[str, Callable[[], bool]] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Flask:
+    """A Flask app for one service with its blueprints and the shared plumbing."""
+    service = settings.service
+    app = Flask(f"services.{service}")
+    app.url_map.strict_slashes = False
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=f"/api/{service}",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=max_content_length,
+        JSON_SORT_KEYS=False,
+        PORTAL_SETTINGS=settings,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(config or {})
+    api = PortalApi(
+        app, spec_kwargs={"info": {"description": f"{title} of the public-service portal"}}
+    )
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    app.extensions["portal_api"] = api
+
+    checks: dict[str, Callable[[], bool]] = {
+        "database": lambda: ping(engine),
+        "broker": BrokerCheck(settings.bus),
+    }
+    checks.update(readiness or {})
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        request.request_id = request_id  # type: ignore[attr-defined]
+        g.correlation_token = correlation_id_var.set(request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        request_id = getattr(request, "request_id", None)
+        if request_id:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        started = g.get("started")
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            HTTP_SECONDS.labels(service).observe(elapsed)
+            HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).inc()
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 2)},
+            )
+        return response
+
+    @app.teardown_request
+    def reset_request_id(_error: BaseException | None) -> None:
+        token = g.pop("correlation_token", None)
+        if token is not None:
+            correlation_id_var.reset(token)
+
+    @app.errorhandler(Problem)
+    def handle_problem(error: Problem) -> Response:
+        return from_problem(error)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return api.handle_http_exception(error)
+        log.error("unhandled error", exc_info=error, extra={"path": request.path})
+        return problem_response(500, "internal_error")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        results = {name: check() for name, check in checks.items()}
+        return {"ready": all(results.values()), "checks": results}, 200 if all(
+            results.values()
+        ) else 503
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,3 @@
+"""Dossier service of the public-service portal."""
+
+SERVICE = "dossier"

@@ -1,0 +1,3 @@
+"""Identity service of the public-service portal."""
+
+SERVICE = "identity"

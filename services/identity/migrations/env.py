@@ -1,0 +1,5 @@
+from services.core.bus.models import BusBase
+from services.core.migrate import run_env
+from services.identity.models import Base
+
+run_env([Base.metadata, BusBase.metadata])

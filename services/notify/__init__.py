@@ -1,0 +1,3 @@
+"""Notify service of the public-service portal."""
+
+SERVICE = "notify"
