@@ -109,7 +109,12 @@ def names(bus_settings: BusSettings) -> Iterator[Names]:
     names = Names(bus_settings.namespace)
     yield names
     with pika.BlockingConnection(connection_parameters(bus_settings)) as conn:
-        delete_namespace(conn.channel(), names, ["test", "other"], bus_settings)
+        delete_namespace(
+            conn.channel(),
+            names,
+            ["test", "other", "identity", "catalog", "dossier", "notify"],
+            bus_settings,
+        )
 
 
 @pytest.fixture

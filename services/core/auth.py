@@ -19,6 +19,7 @@ import jwt
 import requests
 from flask import g, request
 
+from services.core.config import ServiceSettings
 from services.core.problems import Forbidden, Unauthorized
 
 ALGORITHMS = ["RS256", "EdDSA"]
@@ -137,6 +138,15 @@ class TokenVerifier:
             jti=str(payload.get("jti", "")),
             raw=payload,
         )
+
+
+def verifier_for(settings: ServiceSettings) -> TokenVerifier:
+    """The verifier of a service process: identity's JWKS by URL, cached."""
+    return TokenVerifier(
+        JwksCache(url=settings.jwks_url),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
 
 
 def bearer_token() -> str | None:
