@@ -67,11 +67,12 @@ class BusSettings:
     amqp_url: str = DEFAULT_AMQP_URL
     namespace: str = ""
     relay_batch_size: int = 500
-    relay_poll_interval: float = 0.01
+    relay_poll_interval: float = 0.005
     relay_idle_poll_interval: float = 1.0
     relay_max_backoff: float = 60.0
     relay_confirm_timeout: float = 10.0
     relay_lease_seconds: float = 15.0
+    relay_max_in_flight_batches: int = 4
     outbox_retention_days: float = 7.0
     outbox_prune_interval: float = 300.0
     consumer_prefetch: int = 50
@@ -94,6 +95,9 @@ class BusSettings:
             ),
             relay_max_backoff=_float(env, "OUTBOX_MAX_BACKOFF", d.relay_max_backoff),
             relay_confirm_timeout=_float(env, "OUTBOX_CONFIRM_TIMEOUT", d.relay_confirm_timeout),
+            relay_max_in_flight_batches=max(
+                1, _int(env, "OUTBOX_MAX_IN_FLIGHT_BATCHES", d.relay_max_in_flight_batches)
+            ),
             relay_lease_seconds=_float(env, "OUTBOX_LEASE_SECONDS", d.relay_lease_seconds),
             outbox_retention_days=_float(env, "OUTBOX_RETENTION_DAYS", d.outbox_retention_days),
             outbox_prune_interval=_float(env, "OUTBOX_PRUNE_INTERVAL", d.outbox_prune_interval),

@@ -20,6 +20,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +67,16 @@ def topic_matches(pattern: str, routing_key: str) -> bool:
         return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
 
     return match(pattern.split("."), routing_key.split("."))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message as the broker handed it to us, and the queue it came from."""
+
+    method: Basic.Deliver
+    properties: BasicProperties
+    body: bytes
+    queue: str
 
 
 @dataclass(frozen=True)
@@ -180,18 +191,23 @@ class Consumer:
         channel.confirm_delivery()
         self.declare(channel)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
+        buffer: list[Delivery] = []
         for spec in self.queue_specs():
             channel.basic_consume(
                 spec.name,
-                on_message_callback=lambda ch, m, p, b, q=spec.name: self._on_message(
-                    ch, m, p, b, q
+                on_message_callback=lambda ch, m, p, b, q=spec.name: buffer.append(
+                    Delivery(m, p, b, q)
                 ),
             )
         self._connected.set()
         CONSUMER_CONNECTED.labels(self.service).set(1)
         log.info("consumer connected", extra={"service": self.service})
         while not self._stopping.is_set():
+            # Returns as soon as deliveries are ready; all of them are handled together.
             self._connection.process_data_events(time_limit=0.2)
+            if buffer:
+                batch, buffer[:] = list(buffer), []
+                self._handle_batch(channel, batch)
         channel.close()
 
     def _close_connection(self) -> None:
@@ -202,67 +218,131 @@ class Consumer:
                 log.debug("closing consumer connection: %s", exc)
         self._connection = None
 
-    # -- one message -------------------------------------------------------------------
+    # -- handling ----------------------------------------------------------------------
 
-    def _on_message(
-        self,
-        channel: BlockingChannel,
-        method: Basic.Deliver,
-        properties: BasicProperties,
-        body: bytes,
-        queue: str,
-    ) -> None:
-        headers = dict(properties.headers or {})
-        attempts = int(headers.get(HEADER_ATTEMPTS, 0))
+    def _handle_batch(self, channel: BlockingChannel, deliveries: list[Delivery]) -> None:
+        """Handle what arrived in one transaction, each message in a savepoint of its own.
+
+        Messages whose handler fails are rolled back alone and take the failure path; if
+        the batch cannot commit at all, every message is handled on its own instead.
+        """
+        ready: list[tuple[Delivery, Envelope, Handler]] = []
+        for delivery in deliveries:
+            parsed = self._parse(channel, delivery)
+            if parsed is not None:
+                ready.append((delivery, *parsed))
+        if not ready:
+            return
+        outcomes: list[tuple[Delivery, Envelope, str]] = []
+        failures: list[tuple[Delivery, Envelope, Exception]] = []
+        alone: list[tuple[Delivery, Envelope, Handler]] = []
         try:
-            envelope = Envelope.from_body(body)
-        except EnvelopeError as exc:
-            self._dead_letter(
-                channel, method, properties, body, queue, "undeserialisable", str(exc)
-            )
-            return
-        handler = self.handler_for(queue, envelope.type)
-        if handler is None:
-            self._dead_letter(
-                channel,
-                method,
-                properties,
-                body,
-                queue,
-                "unknown_type",
-                f"no handler for {envelope.type!r} on {queue}",
-            )
-            self._notify(envelope, "dead_lettered")
-            return
-        started = time.perf_counter()
-        try:
-            outcome = self._handle(handler, envelope)
-        except PermanentError as exc:
-            self._dead_letter(channel, method, properties, body, queue, "permanent", str(exc))
-            self._notify(envelope, "dead_lettered")
-            return
-        except Exception as exc:
-            log.warning(
-                "handler failed: %s",
-                exc,
-                extra={"service": self.service, "type": envelope.type, "message_id": envelope.id},
-            )
-            if attempts < len(self.settings.retry_delays):
-                self._retry(channel, method, properties, body, queue, attempts + 1)
-                MESSAGES_HANDLED.labels(self.service, envelope.type, "retried").inc()
-                self._notify(envelope, "retried")
-            else:
-                reason = f"{type(exc).__name__}: {exc}"
-                self._dead_letter(
-                    channel, method, properties, body, queue, "handler_failed", reason
+            with self.session_factory() as session, session.begin():
+                ids = [envelope.id for _, envelope, _ in ready]
+                seen = set(
+                    session.scalars(
+                        select(InboxMessage.message_id).where(
+                            InboxMessage.consumer == self.consumer_name,
+                            InboxMessage.message_id.in_(ids),
+                        )
+                    )
                 )
-                self._notify(envelope, "dead_lettered")
-            return
-        channel.basic_ack(method.delivery_tag)
-        HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+                for delivery, envelope, handler in ready:
+                    if envelope.id in seen:
+                        outcomes.append((delivery, envelope, "duplicate"))
+                        continue
+                    seen.add(envelope.id)
+                    started = time.perf_counter()
+                    savepoint = session.begin_nested()
+                    try:
+                        self._run_handler(session, handler, envelope)
+                        savepoint.commit()
+                    except IntegrityError:
+                        savepoint.rollback()
+                        alone.append((delivery, envelope, handler))
+                        continue
+                    except Exception as exc:
+                        savepoint.rollback()
+                        failures.append((delivery, envelope, exc))
+                        continue
+                    HANDLER_SECONDS.labels(self.service, envelope.type).observe(
+                        time.perf_counter() - started
+                    )
+                    outcomes.append((delivery, envelope, "handled"))
+        except Exception as batch_error:
+            log.warning("batch commit failed, handling one by one: %s", batch_error)
+            outcomes, failures, alone = [], [], ready
+        for delivery, envelope, outcome in outcomes:
+            channel.basic_ack(delivery.method.delivery_tag)
+            self._count(envelope, outcome)
+        for delivery, envelope, error in failures:
+            self._fail(channel, delivery, envelope, error)
+        for delivery, envelope, handler in alone:
+            try:
+                outcome = self._handle(handler, envelope)
+            except Exception as exc:
+                self._fail(channel, delivery, envelope, exc)
+                continue
+            channel.basic_ack(delivery.method.delivery_tag)
+            self._count(envelope, outcome)
+
+    def _parse(
+        self, channel: BlockingChannel, delivery: Delivery
+    ) -> tuple[Envelope, Handler] | None:
+        """The envelope and its handler, or None after dead-lettering what cannot be handled."""
+        try:
+            envelope = Envelope.from_body(delivery.body)
+        except EnvelopeError as exc:
+            self._dead_letter(channel, delivery, "undeserialisable", str(exc))
+            return None
+        handler = self.handler_for(delivery.queue, envelope.type)
+        if handler is None:
+            reason = f"no handler for {envelope.type!r} on {delivery.queue}"
+            self._dead_letter(channel, delivery, "unknown_type", reason)
+            self._notify(envelope, "dead_lettered")
+            return None
+        return envelope, handler
+
+    def _run_handler(self, session: Session, handler: Handler, envelope: Envelope) -> None:
+        with message_context(envelope.correlation_id, envelope.id):
+            handler(session, envelope)
+        session.add(
+            InboxMessage(
+                message_id=envelope.id,
+                consumer=self.consumer_name,
+                type=envelope.type,
+                handled_at=utcnow(),
+            )
+        )
+        session.flush()
+
+    def _count(self, envelope: Envelope, outcome: str) -> None:
         MESSAGES_HANDLED.labels(self.service, envelope.type, outcome).inc()
         self.handled_total += outcome == "handled"
         self._notify(envelope, outcome)
+
+    def _fail(
+        self, channel: BlockingChannel, delivery: Delivery, envelope: Envelope, exc: Exception
+    ) -> None:
+        """Retry later through a delay queue, or dead-letter when retrying cannot help."""
+        if isinstance(exc, PermanentError):
+            self._dead_letter(channel, delivery, "permanent", str(exc))
+            self._notify(envelope, "dead_lettered")
+            return
+        log.warning(
+            "handler failed: %s",
+            exc,
+            extra={"service": self.service, "type": envelope.type, "message_id": envelope.id},
+        )
+        attempts = int((delivery.properties.headers or {}).get(HEADER_ATTEMPTS, 0))
+        if attempts < len(self.settings.retry_delays):
+            self._retry(channel, delivery, attempts + 1)
+            MESSAGES_HANDLED.labels(self.service, envelope.type, "retried").inc()
+            self._notify(envelope, "retried")
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+            self._dead_letter(channel, delivery, "handler_failed", reason)
+            self._notify(envelope, "dead_lettered")
 
     def _handle(self, handler: Handler, envelope: Envelope) -> str:
         """Run the handler and record the inbox row in one transaction."""
@@ -271,16 +351,7 @@ class Consumer:
                 with session.begin():
                     if session.get(InboxMessage, (envelope.id, self.consumer_name)) is not None:
                         return "duplicate"
-                    with message_context(envelope.correlation_id, envelope.id):
-                        handler(session, envelope)
-                    session.add(
-                        InboxMessage(
-                            message_id=envelope.id,
-                            consumer=self.consumer_name,
-                            type=envelope.type,
-                            handled_at=utcnow(),
-                        )
-                    )
+                    self._run_handler(session, handler, envelope)
             except IntegrityError:
                 # Another consumer committed the same message first: that is our effect.
                 with session.begin():
@@ -289,48 +360,34 @@ class Consumer:
                 raise
         return "handled"
 
-    def _retry(
-        self,
-        channel: BlockingChannel,
-        method: Basic.Deliver,
-        properties: BasicProperties,
-        body: bytes,
-        queue: str,
-        attempts: int,
-    ) -> None:
-        headers = dict(properties.headers or {})
+    def _retry(self, channel: BlockingChannel, delivery: Delivery, attempts: int) -> None:
+        headers = dict(delivery.properties.headers or {})
         headers[HEADER_ATTEMPTS] = attempts
-        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, method.routing_key)
+        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, delivery.method.routing_key)
         channel.basic_publish(
             "",
-            self.names.retry_queue(queue, attempts),
-            body,
-            _copy_properties(properties, headers),
+            self.names.retry_queue(delivery.queue, attempts),
+            delivery.body,
+            _copy_properties(delivery.properties, headers),
             mandatory=True,
         )
-        channel.basic_ack(method.delivery_tag)
+        channel.basic_ack(delivery.method.delivery_tag)
 
     def _dead_letter(
-        self,
-        channel: BlockingChannel,
-        method: Basic.Deliver,
-        properties: BasicProperties,
-        body: bytes,
-        queue: str,
-        kind: str,
-        reason: str,
+        self, channel: BlockingChannel, delivery: Delivery, kind: str, reason: str
     ) -> None:
+        properties = delivery.properties
         headers = dict(properties.headers or {})
         headers.update(
             {
                 HEADER_FAILURE_KIND: kind,
                 HEADER_FAILURE_REASON: reason[:1000],
                 HEADER_FAILED_AT: format_timestamp(utcnow()),
-                HEADER_ORIGINAL_QUEUE: queue,
+                HEADER_ORIGINAL_QUEUE: delivery.queue,
                 HEADER_ATTEMPTS: int(headers.get(HEADER_ATTEMPTS, 0)),
             }
         )
-        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, method.routing_key)
+        headers.setdefault(HEADER_ORIGINAL_ROUTING_KEY, delivery.method.routing_key)
         log.error(
             "message dead-lettered: %s",
             kind,
@@ -339,11 +396,11 @@ class Consumer:
         channel.basic_publish(
             self.names.dead_letter_exchange,
             self.names.dead_letter_routing_key(self.service),
-            body,
+            delivery.body,
             _copy_properties(properties, headers),
             mandatory=True,
         )
-        channel.basic_ack(method.delivery_tag)
+        channel.basic_ack(delivery.method.delivery_tag)
         MESSAGES_HANDLED.labels(self.service, properties.type or "unknown", "dead_lettered").inc()
 
     def _notify(self, envelope: Envelope, outcome: str) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.core.bus.envelope import Envelope, utcnow
 from services.core.bus.models import OutboxMessage
+from services.core.bus.wake import notify_on_commit
 from services.core.context import causation_id_var, correlation_id_var
 
 EVENT = "event"
@@ -69,6 +70,7 @@ def _add(
             attempts=0,
         )
     )
+    notify_on_commit(session)
     return envelope
 
 

@@ -13,13 +13,16 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pika
-from pika.adapters.select_connection import SelectConnection
+from pika.adapters.select_connection import PollEvents, SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.envelope import CONTENT_TYPE, PERSISTENT
@@ -27,6 +30,7 @@ from services.core.bus.names import Names
 from services.core.bus.outbox import COMMAND
 from services.core.bus.store import Claim, OutboxStore, PendingMessage
 from services.core.bus.topology import connection_parameters, declare_exchanges
+from services.core.bus.wake import PostgresListener, SqliteWalWatcher
 from services.core.config import BusSettings
 from services.core.metrics import (
     OUTBOX_PUBLISH_FAILURES,
@@ -35,6 +39,17 @@ from services.core.metrics import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    """One claim on its way: tags awaiting a confirm, and what became of its rows."""
+
+    claim: Claim
+    pending: set[int] = field(default_factory=set)
+    published: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    timer: Any = None
 
 
 class OutboxRelay:
@@ -52,17 +67,20 @@ class OutboxRelay:
         self.service = service
         self.names = names or Names(settings.namespace)
         self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
+        self._engine: Engine = session_factory.kw["bind"]
+        self._listener: PostgresListener | None = None
+        self._wal: SqliteWalWatcher | None = None
+        self._last_full_claim = 0.0
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._connection: SelectConnection | None = None
         self._channel: Channel | None = None
-        self._claim: Claim | None = None
-        self._in_flight: dict[int, PendingMessage] = {}
+        self._batches: dict[int, _Batch] = {}
+        self._batch_counter = 0
+        self._tag_row: dict[int, PendingMessage] = {}
+        self._tag_batch: dict[int, int] = {}
         self._by_message_id: dict[str, int] = {}
-        self._published: list[int] = []
-        self._failed: dict[int, str] = {}
         self._next_tag = 0
-        self._confirm_timer: Any = None
         self._tick_timer: Any = None
         self._last_prune = 0.0
         self.published_total = 0
@@ -92,7 +110,7 @@ class OutboxRelay:
             finally:
                 self._connected.clear()
                 RELAY_CONNECTED.labels(self.service).set(0)
-                self._abandon_batch()
+                self._abandon_batches()
             if self._stopping.is_set():
                 break
             if time.monotonic() - started > 10:
@@ -115,7 +133,7 @@ class OutboxRelay:
             declare_exchanges(conn.channel(), self.names)
 
     def _close_when_idle(self) -> None:
-        if self._in_flight and self._connection is not None:
+        if self._batches and self._connection is not None:
             self._connection.ioloop.call_later(0.01, self._close_when_idle)
             return
         if self._connection is not None and self._connection.is_open:
@@ -137,6 +155,7 @@ class OutboxRelay:
 
     def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
         self._channel = None
+        self._stop_waking(connection)
         self._connected.clear()
         RELAY_CONNECTED.labels(self.service).set(0)
         if not self._stopping.is_set():
@@ -152,6 +171,7 @@ class OutboxRelay:
         self._connected.set()
         RELAY_CONNECTED.labels(self.service).set(1)
         log.info("relay connected", extra={"service": self.service})
+        self._start_waking()
         self._schedule_tick(0)
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
@@ -163,31 +183,96 @@ class OutboxRelay:
     # -- the publishing loop -----------------------------------------------------------
 
     def _schedule_tick(self, delay: float) -> None:
-        if self._connection is None or self._stopping.is_set():
-            return
-        self._tick_timer = self._connection.ioloop.call_later(delay, self._tick)
+        self._schedule(delay, self._tick)
 
     def _tick(self) -> None:
+        """Claim and publish the next batch; several batches may await confirms at once."""
         self._tick_timer = None
-        if self._channel is None or self._claim is not None or self._stopping.is_set():
+        if self._channel is None or self._stopping.is_set():
             return
+        if len(self._batches) >= self.settings.relay_max_in_flight_batches:
+            return  # the next confirm calls us again
         try:
             self._maybe_prune()
-            claim = self.store.claim(self.settings.relay_batch_size)
+            in_flight = {row.seq for b in self._batches.values() for row in b.claim.rows}
+            claim = self.store.claim(self.settings.relay_batch_size, exclude=in_flight)
         except Exception as exc:
             log.warning("outbox claim failed: %s", exc, extra={"service": self.service})
             self._schedule_tick(max(self.settings.relay_poll_interval, 0.5))
             return
+        self._last_full_claim = time.monotonic()
         if claim is None:
-            self._schedule_tick(self.settings.relay_poll_interval)
+            if not self._batches:
+                self._wait_for_rows()
             return
         self._publish_batch(claim)
+        self._schedule_tick(0)
+
+    # -- waking up when rows arrive ----------------------------------------------------
+
+    def _start_waking(self) -> None:
+        assert self._connection is not None
+        if self.store.postgresql:
+            try:
+                self._listener = PostgresListener(self._engine)
+            except Exception as exc:  # polling still works, only slower to notice
+                log.warning("outbox LISTEN failed: %s", exc, extra={"service": self.service})
+                return
+            self._connection.ioloop.add_handler(
+                self._listener.fileno(), self._on_notify, PollEvents.READ
+            )
+        elif self._engine.url.database and self._engine.url.database != ":memory:":
+            self._wal = SqliteWalWatcher(self._engine.url.database)
+
+    def _stop_waking(self, connection: SelectConnection) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                connection.ioloop.remove_handler(self._listener.fileno())
+            with contextlib.suppress(Exception):
+                self._listener.close()
+            self._listener = None
+
+    def _wait_for_rows(self) -> None:
+        """Idle: wait for a NOTIFY (PostgreSQL) or a WAL change (SQLite), polling rarely."""
+        if self._listener is not None:
+            self._schedule_tick(self.settings.relay_idle_poll_interval)
+        elif self._wal is not None:
+            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
+        else:
+            self._schedule_tick(self.settings.relay_poll_interval)
+
+    def _watch_wal(self) -> None:
+        self._tick_timer = None
+        assert self._wal is not None
+        idle_for = time.monotonic() - self._last_full_claim
+        if self._wal.changed() or idle_for >= self.settings.relay_idle_poll_interval:
+            self._tick()
+        else:
+            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
+
+    def _on_notify(self, fd: int, events: int) -> None:
+        try:
+            assert self._listener is not None
+            self._listener.drain()
+        except Exception as exc:
+            log.warning("outbox LISTEN lost: %s", exc, extra={"service": self.service})
+            if self._connection is not None:
+                self._stop_waking(self._connection)
+        if self._tick_timer is not None and self._connection is not None:
+            self._connection.ioloop.remove_timeout(self._tick_timer)
+            self._tick_timer = None
+        self._schedule_tick(0)
+
+    def _schedule(self, delay: float, callback: Callable[[], None]) -> None:
+        if self._connection is None or self._stopping.is_set() or self._tick_timer is not None:
+            return
+        self._tick_timer = self._connection.ioloop.call_later(delay, callback)
 
     def _publish_batch(self, claim: Claim) -> None:
-        assert self._channel is not None
-        self._claim = claim
-        self._published = []
-        self._failed = {}
+        assert self._channel is not None and self._connection is not None
+        self._batch_counter += 1
+        batch = _Batch(claim)
+        self._batches[self._batch_counter] = batch
         for row in claim.rows:
             exchange = (
                 self.names.commands_exchange if row.kind == COMMAND else self.names.events_exchange
@@ -200,84 +285,89 @@ class OutboxRelay:
                 delivery_mode=PERSISTENT,
             )
             self._next_tag += 1
-            self._in_flight[self._next_tag] = row
-            self._by_message_id[row.message_id] = row.seq
+            self._tag_row[self._next_tag] = row
+            self._tag_batch[self._next_tag] = self._batch_counter
+            batch.pending.add(self._next_tag)
+            self._by_message_id[row.message_id] = self._next_tag
             self._channel.basic_publish(
                 exchange, row.routing_key, row.body, properties, mandatory=True
             )
-        assert self._connection is not None
-        self._confirm_timer = self._connection.ioloop.call_later(
+        batch.timer = self._connection.ioloop.call_later(
             self.settings.relay_confirm_timeout, self._on_confirm_timeout
         )
 
     def _on_return(
         self, channel: Channel, method: Basic.Return, properties: BasicProperties, body: bytes
     ) -> None:
-        seq = self._by_message_id.get(properties.message_id or "")
-        if seq is not None:
-            self._failed[seq] = f"returned by broker: {method.reply_code} {method.reply_text}"
+        tag = self._by_message_id.get(properties.message_id or "")
+        if tag is not None and tag in self._tag_row:
+            batch = self._batches[self._tag_batch[tag]]
+            reason = f"returned by broker: {method.reply_code} {method.reply_text}"
+            batch.failed[self._tag_row[tag].seq] = reason
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, Basic.Ack)
-        tags = (
-            [tag for tag in self._in_flight if tag <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
+        if method.multiple:
+            tags = [tag for tag in self._tag_row if tag <= method.delivery_tag]
+        else:
+            tags = [method.delivery_tag]
+        touched: set[int] = set()
         for tag in tags:
-            row = self._in_flight.pop(tag, None)
+            row = self._tag_row.pop(tag, None)
             if row is None:
                 continue
+            batch_id = self._tag_batch.pop(tag)
+            batch = self._batches[batch_id]
+            batch.pending.discard(tag)
             self._by_message_id.pop(row.message_id, None)
             if not acked:
-                self._failed[row.seq] = "nacked by broker"
-            elif row.seq not in self._failed:
-                self._published.append(row.seq)
-        if not self._in_flight and self._claim is not None:
-            self._finish_batch()
+                batch.failed[row.seq] = "nacked by broker"
+            elif row.seq not in batch.failed:
+                batch.published.append(row.seq)
+            touched.add(batch_id)
+        for batch_id in sorted(touched):
+            if not self._batches[batch_id].pending:
+                self._finish_batch(batch_id)
 
-    def _finish_batch(self) -> None:
-        claim = self._claim
-        assert claim is not None
-        if self._confirm_timer is not None and self._connection is not None:
-            self._connection.ioloop.remove_timeout(self._confirm_timer)
-            self._confirm_timer = None
-        self._claim = None
-        full = len(claim.rows) >= self.settings.relay_batch_size
+    def _finish_batch(self, batch_id: int) -> None:
+        batch = self._batches.pop(batch_id)
+        if batch.timer is not None and self._connection is not None:
+            self._connection.ioloop.remove_timeout(batch.timer)
         try:
-            claim.finish(self._published, self._failed, self.settings.relay_max_backoff)
+            batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
             self._schedule_tick(0.5)
             return
-        self.published_total += len(self._published)
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(self._published))
-        if self._failed:
-            OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(self._failed))
+        self.published_total += len(batch.published)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
+        if batch.failed:
+            OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(batch.failed))
             log.warning(
                 "outbox rows failed to publish: %s",
-                len(self._failed),
-                extra={"service": self.service, "errors": sorted(set(self._failed.values()))},
+                len(batch.failed),
+                extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
             )
-        self._schedule_tick(0 if full or self._published else self.settings.relay_poll_interval)
+        self._schedule_tick(0)
 
     def _on_confirm_timeout(self) -> None:
-        self._confirm_timer = None
         log.warning("publisher confirms timed out", extra={"service": self.service})
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
-    def _abandon_batch(self) -> None:
-        if self._claim is not None:
+    def _abandon_batches(self) -> None:
+        for batch in self._batches.values():
             try:
-                self._claim.release()
+                batch.claim.release()
             except Exception as exc:
                 log.warning("outbox release failed: %s", exc, extra={"service": self.service})
-        self._claim = None
-        self._in_flight.clear()
+        self._batches.clear()
+        self._tag_row.clear()
+        self._tag_batch.clear()
         self._by_message_id.clear()
+        self._tick_timer = None
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -151,8 +151,9 @@ class OutboxStore:
             session.commit()
         self._lease_until = None
 
-    def claim(self, limit: int) -> Claim | None:
-        """Lock up to `limit` due rows; None when there is nothing to do."""
+    def claim(self, limit: int, exclude: set[int] | None = None) -> Claim | None:
+        """Lock up to `limit` due rows not in `exclude` (in flight); None if nothing to do."""
+        exclude = exclude or set()
         if not self.postgresql and not self._hold_lease():
             return None
         session = self.session_factory()
@@ -162,11 +163,12 @@ class OutboxStore:
                 select(OutboxMessage)
                 .where(OutboxMessage.published_at.is_(None), OutboxMessage.next_attempt_at <= now)
                 .order_by(OutboxMessage.seq)
-                .limit(limit)
+                .limit(limit if self.postgresql else limit + len(exclude))
             )
             if self.postgresql:
+                # Rows in flight are locked by their own claim's transaction: skipped here.
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
+            rows = [row for row in session.scalars(query) if row.seq not in exclude][:limit]
             if not rows:
                 session.rollback()
                 session.close()

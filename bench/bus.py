@@ -1,0 +1,347 @@
+"""Benchmark of the event backbone on this machine, printed as one table.
+
+    python -m bench.bus [--events 50000] [--steady-seconds 10]
+
+Measured in one run against the real RabbitMQ (AMQP_URL) and PostgreSQL
+(TEST_DATABASE_URL): raw pika publishing with batched confirms (the baseline), the
+outbox relay draining a backlog, end-to-end committed→handled throughput, and the
+latency from commit to handled at a steady 200 events/s, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from multiprocessing import Queue
+from queue import Empty
+
+import pika
+from pika.adapters.select_connection import SelectConnection
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.bus.consumer import Consumer
+from services.core.bus.envelope import Envelope, utcnow
+from services.core.bus.models import BusBase, OutboxMessage
+from services.core.bus.names import Names
+from services.core.bus.outbox import OutboxContext, record_event
+from services.core.bus.relay import OutboxRelay
+from services.core.bus.store import OutboxStore
+from services.core.bus.topology import (
+    connection_parameters,
+    declare_exchanges,
+    delete_namespace,
+)
+from services.core.config import DEFAULT_AMQP_URL, BusSettings
+from services.core.db import make_engine, make_session_factory
+
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SINK = "bench.sink"
+DB_SCHEMA: list[str] = []  # the PostgreSQL schema of the database in use, if any
+WINDOW = 1000
+
+
+@dataclass
+class Row:
+    what: str
+    storage: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+def sink_queue(settings: BusSettings, names: Names) -> str:
+    """A quorum queue bound to every event, as a consuming service's queue would be."""
+    queue = f"{names.namespace}{SINK}"
+    with pika.BlockingConnection(connection_parameters(settings)) as conn:
+        channel = conn.channel()
+        declare_exchanges(channel, names)
+        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+        channel.queue_bind(queue, names.events_exchange, routing_key="#")
+        channel.queue_purge(queue)
+    return queue
+
+
+def purge(settings: BusSettings, queue: str) -> None:
+    with pika.BlockingConnection(connection_parameters(settings)) as conn:
+        conn.channel().queue_purge(queue)
+
+
+def raw_pika_publish(settings: BusSettings, names: Names, count: int) -> float:
+    """Messages/s of plain pika: async publishing, confirms awaited in a sliding window."""
+    body = Envelope(type="bench.raw", data={"n": 1}, source="bench").to_body()
+    state = {"sent": 0, "acked": 0, "started": 0.0, "ended": 0.0}
+
+    def publish_more(channel: pika.channel.Channel) -> None:
+        while state["sent"] < count and state["sent"] - state["acked"] < WINDOW:
+            state["sent"] += 1
+            channel.basic_publish(
+                names.events_exchange,
+                "bench.raw",
+                body,
+                pika.BasicProperties(
+                    message_id=str(uuid.uuid4()),
+                    type="bench.raw",
+                    content_type="application/json",
+                    delivery_mode=2,
+                ),
+                mandatory=True,
+            )
+
+    def on_channel(channel: pika.channel.Channel) -> None:
+        def on_confirm(frame: pika.frame.Method) -> None:
+            tag = frame.method.delivery_tag
+            state["acked"] = tag if frame.method.multiple else max(state["acked"], tag)
+            if state["acked"] >= count:
+                state["ended"] = time.perf_counter()
+                connection.close()
+            else:
+                publish_more(channel)
+
+        channel.confirm_delivery(ack_nack_callback=on_confirm)
+        state["started"] = time.perf_counter()
+        publish_more(channel)
+
+    connection = SelectConnection(
+        connection_parameters(settings),
+        on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
+        on_close_callback=lambda c, r: c.ioloop.stop(),
+    )
+    connection.ioloop.start()
+    return count / (state["ended"] - state["started"])
+
+
+@contextmanager
+def database(kind: str) -> Iterator[sessionmaker[Session]]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+            BusBase.metadata.create_all(engine)
+            DB_SCHEMA[:] = []
+            yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
+            engine.dispose()
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    DB_SCHEMA[:] = [schema]
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    BusBase.metadata.create_all(engine)
+    try:
+        yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def fill_backlog(sessions: sessionmaker[Session], count: int) -> None:
+    now = utcnow()
+    rows = []
+    for i in range(count):
+        env = Envelope(type="bench.backlog", data={"n": i}, source="bench", subject=f"s{i}")
+        rows.append(
+            {
+                "message_id": env.id,
+                "kind": "event",
+                "type": env.type,
+                "routing_key": env.type,
+                "subject": env.subject,
+                "body": env.to_body().decode(),
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        )
+    with sessions() as session:
+        for start in range(0, count, 5000):
+            session.execute(insert(OutboxMessage), rows[start : start + 5000])
+        session.commit()
+
+
+def run_thread(target: object) -> threading.Thread:
+    thread = threading.Thread(target=target.run, daemon=True)  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def relay_backlog(settings: BusSettings, names: Names, kind: str, count: int) -> float:
+    with database(kind) as sessions:
+        fill_backlog(sessions, count)
+        store = OutboxStore(sessions)
+        relay = OutboxRelay(sessions, settings, service="bench", names=names)
+        started = time.perf_counter()
+        thread = run_thread(relay)
+        while relay.published_total < count:
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        relay.stop()
+        thread.join(10)
+        assert store.status().pending == 0
+    return count / elapsed
+
+
+def _worker_process(
+    settings: BusSettings, url: str, connect_args: dict[str, str], handled: Queue[tuple[str, float]]
+) -> None:
+    """A service worker as in production: relay and consumer threads in their own process."""
+    engine = make_engine(url, connect_args=connect_args)
+    sessions = make_session_factory(engine, outbox=OutboxContext(source="bench"))
+    names = Names(settings.namespace)
+    consumer = Consumer("bench", sessions, settings, names=names)
+
+    @consumer.on_event("bench.e2e.*")
+    def effect(session: Session, envelope: Envelope) -> None:
+        return None
+
+    consumer.observe(lambda envelope, outcome: handled.put((envelope.id, time.time())))
+    relay = OutboxRelay(sessions, settings, service="bench", names=names)
+    threads = [run_thread(consumer), run_thread(relay)]
+    while not (consumer.connected and relay.connected):
+        time.sleep(0.01)
+    handled.put(("ready", time.time()))
+    for thread in threads:
+        thread.join()
+
+
+def end_to_end(
+    settings: BusSettings, names: Names, kind: str, count: int, steady_seconds: float
+) -> tuple[float, list[float]]:
+    """(committed→handled events/s for a burst, commit→handled latencies at 200/s).
+
+    The producer (this process, like a web process) and the worker (relay + consumer,
+    another process) run apart, as they do in production.
+    """
+    handled: dict[str, float] = {}
+    queue: Queue[tuple[str, float]] = multiprocessing.Queue()
+    with database(kind) as sessions:
+        engine = sessions.kw["bind"]
+        url = engine.url.render_as_string(hide_password=False)
+        connect_args = {"options": f"-csearch_path={DB_SCHEMA[0]}"} if DB_SCHEMA else {}
+        worker = multiprocessing.Process(
+            target=_worker_process, args=(settings, url, connect_args, queue), daemon=True
+        )
+        worker.start()
+        queue.get(timeout=60)  # ready
+
+        def wait_all(ids: list[str], timeout: float) -> None:
+            deadline = time.time() + timeout
+            while any(i not in handled for i in ids) and time.time() < deadline:
+                try:
+                    message_id, at = queue.get(timeout=1)
+                except Empty:
+                    continue
+                handled[message_id] = at
+
+        # Burst: commit `count` events in transactions of 10, measure until all handled.
+        started = time.time()
+        ids: list[str] = []
+        for start in range(0, count, 10):
+            with sessions() as session, session.begin():
+                for i in range(start, min(count, start + 10)):
+                    ids.append(record_event(session, "bench.e2e.burst", {"n": i}).id)
+        wait_all(ids, 300)
+        burst_rate = count / (max(handled[i] for i in ids) - started)
+
+        # Steady 200 events/s, one event per transaction.
+        committed: dict[str, float] = {}
+        interval = 1 / 200
+        next_at = time.time()
+        end_at = next_at + steady_seconds
+        while next_at < end_at:
+            with sessions() as session, session.begin():
+                env = record_event(session, "bench.e2e.steady", {})
+            committed[env.id] = time.time()
+            next_at += interval
+            pause = next_at - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        wait_all(list(committed), 60)
+        worker.terminate()
+        worker.join(10)
+    latencies = [(handled[i] - t) * 1000 for i, t in committed.items() if i in handled]
+    return burst_rate, latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--e2e-events", type=int, default=10_000)
+    parser.add_argument("--steady-seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    base = BusSettings.from_env()
+    settings = replace(
+        base,
+        amqp_url=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL),
+        namespace=f"bench{uuid.uuid4().hex[:6]}.",
+        relay_poll_interval=0.005,
+        consumer_prefetch=200,
+    )
+    names = Names(settings.namespace)
+    rows: list[Row] = []
+    queue = sink_queue(settings, names)
+    try:
+        raw = raw_pika_publish(settings, names, args.events)
+        rows.append(Row("raw pika publish, batched confirms", "-", raw, "msg/s", "baseline"))
+        purge(settings, queue)
+        for kind in ("sqlite", "postgresql"):
+            rate = relay_backlog(settings, names, kind, args.events)
+            rows.append(
+                Row(
+                    f"outbox relay, backlog of {args.events}",
+                    kind,
+                    rate,
+                    "msg/s",
+                    f"{rate / raw:.0%} of raw (target >= 50%)",
+                )
+            )
+            purge(settings, queue)
+        for kind in ("sqlite", "postgresql"):
+            burst, latencies = end_to_end(
+                settings, names, kind, args.e2e_events, args.steady_seconds
+            )
+            rows.append(Row("end to end committed->handled", kind, burst, "events/s"))
+            p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+            rows.append(Row("latency p50 at 200 events/s", kind, p50, "ms"))
+            rows.append(
+                Row(
+                    "latency p99 at 200 events/s",
+                    kind,
+                    p99,
+                    "ms",
+                    f"target < 20 ms; n={len(latencies)}, mean {statistics.mean(latencies):.1f}",
+                )
+            )
+            purge(settings, queue)
+    finally:
+        with pika.BlockingConnection(connection_parameters(settings)) as conn:
+            channel = conn.channel()
+            channel.queue_delete(queue)
+            delete_namespace(channel, names, ["bench"], settings)
+    print(f"{'measure':<40} {'storage':<11} {'value':>12} {'unit':<9} note")
+    for row in rows:
+        print(f"{row.what:<40} {row.storage:<11} {row.value:>12.1f} {row.unit:<9} {row.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
