@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -159,8 +160,19 @@ class OutboxStore:
         session = self.session_factory()
         try:
             now = utcnow()
+            m = OutboxMessage
             query = (
-                select(OutboxMessage)
+                select(
+                    m.seq,
+                    m.message_id,
+                    m.kind,
+                    m.type,
+                    m.routing_key,
+                    m.correlation_id,
+                    m.subject,
+                    m.body,
+                    m.attempts,
+                )
                 .where(OutboxMessage.published_at.is_(None), OutboxMessage.next_attempt_at <= now)
                 .order_by(OutboxMessage.seq)
                 .limit(limit if self.postgresql else limit + len(exclude))
@@ -168,7 +180,7 @@ class OutboxStore:
             if self.postgresql:
                 # Rows in flight are locked by their own claim's transaction: skipped here.
                 query = query.with_for_update(skip_locked=True)
-            rows = [row for row in session.scalars(query) if row.seq not in exclude][:limit]
+            rows = [row for row in session.execute(query) if row.seq not in exclude][:limit]
             if not rows:
                 session.rollback()
                 session.close()
@@ -187,7 +199,6 @@ class OutboxStore:
                 )
                 for row in eligible
             ]
-            session.expunge_all()
         except BaseException:
             session.rollback()
             session.close()
@@ -200,7 +211,7 @@ class OutboxStore:
         return Claim(self.session_factory, session if self.postgresql else None, pending)
 
     @staticmethod
-    def _first_of_each_subject(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    def _first_of_each_subject(session: Session, rows: list[Any]) -> list[Any]:
         """Keep a row only if no earlier row of its subject is still unpublished anywhere."""
         subjects = {row.subject for row in rows if row.subject is not None}
         if not subjects:
