@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install the project with its test tools
 
 run: $(STAMP) ## Run the whole portal on this machine (SQLite, local RabbitMQ, demo data)
-	$(BIN)/python -m services.core.devrun
+	$(BIN)/python -m deploy.devrun
 
 test: $(STAMP) lint ## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL)
 	$(BIN)/pytest $(PYTEST_ARGS)
