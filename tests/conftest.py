@@ -167,5 +167,12 @@ def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
         admin.dispose()
 
 
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def settings_for(settings: BusSettings, **changes: object) -> BusSettings:
     return replace(settings, **changes)  # type: ignore[arg-type]
