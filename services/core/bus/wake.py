@@ -33,9 +33,9 @@ class PostgresListener:
 
     def __init__(self, engine: Engine) -> None:
         raw = engine.raw_connection()
-        raw.detach()
-        self._raw = raw
         self.connection: Any = raw.driver_connection
+        raw.detach()  # ours for good: never handed back to the pool
+        self._raw = raw
         assert self.connection is not None
         self.connection.autocommit = True
         self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
@@ -47,7 +47,7 @@ class PostgresListener:
         return sum(1 for _ in self.connection.notifies(timeout=0))
 
     def close(self) -> None:
-        self._raw.close()
+        self.connection.close()
 
 
 class SqliteWalWatcher:
