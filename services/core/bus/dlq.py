@@ -92,9 +92,9 @@ def replay_dead_letters(
         channel = conn.channel()
         channel.confirm_delivery()
         dlq = names.dead_letter_queue(service)
-        pending = channel.queue_declare(dlq, passive=True).method.message_count
         keep: list[int] = []
-        for _ in range(min(pending, limit)):
+        # Messages we keep stay unacknowledged until the end, so each is seen once.
+        for _ in range(limit):
             method, properties, body = channel.basic_get(dlq)
             if method is None:
                 break

@@ -1,9 +1,10 @@
 """The outbox relay: publishes committed outbox rows with publisher confirms.
 
-It runs on pika's asynchronous SelectConnection so that a whole batch is in flight at
-once and confirms arrive together; a row is marked published only after the broker
-confirmed it. A returned (unroutable) or nacked message is a failure, retried later
-with backoff. A row is published only when every earlier row of its subject is, so
+It runs on pika's asynchronous SelectConnection so that several batches are in flight
+at once and confirms arrive together; a row is marked published only after the broker
+confirmed it. Database work (claiming, marking) runs on a thread of its own, so the
+broker connection keeps publishing while the database answers. A returned (unroutable)
+or nacked message is a failure, retried later with backoff. A row is published only when every earlier row of its subject is, so
 order per aggregate holds even across several relays.
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -68,6 +71,10 @@ class OutboxRelay:
         self.names = names or Names(settings.namespace)
         self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
         self._engine: Engine = session_factory.kw["bind"]
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{service}-outbox-db")
+        self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None]] = (
+            queue.SimpleQueue()
+        )
         self._listener: PostgresListener | None = None
         self._wal: SqliteWalWatcher | None = None
         self._last_full_claim = 0.0
@@ -75,13 +82,16 @@ class OutboxRelay:
         self._connected = threading.Event()
         self._connection: SelectConnection | None = None
         self._channel: Channel | None = None
+        self._generation = 0
+        self._claiming = False
+        self._recheck = False
         self._batches: dict[int, _Batch] = {}
         self._batch_counter = 0
         self._tag_row: dict[int, PendingMessage] = {}
         self._tag_batch: dict[int, int] = {}
         self._by_message_id: dict[str, int] = {}
         self._next_tag = 0
-        self._tick_timer: Any = None
+        self._timer: Any = None
         self._last_prune = 0.0
         self.published_total = 0
 
@@ -98,6 +108,7 @@ class OutboxRelay:
             started = time.monotonic()
             try:
                 self._declare_topology()
+                self._generation += 1
                 self._connection = SelectConnection(
                     connection_parameters(self.settings),
                     on_open_callback=self._on_connection_open,
@@ -117,10 +128,11 @@ class OutboxRelay:
                 backoff = 0.2
             self._stopping.wait(backoff)
             backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
-        self.store.release_lease()
+        self._db.submit(self.store.release_lease).result()
+        self._db.shutdown(wait=True)
 
     def stop(self) -> None:
-        """Ask the relay to finish the batch in flight and close (thread-safe)."""
+        """Ask the relay to finish the batches in flight and close (thread-safe)."""
         self._stopping.set()
         connection = self._connection
         if connection is not None:
@@ -133,13 +145,34 @@ class OutboxRelay:
             declare_exchanges(conn.channel(), self.names)
 
     def _close_when_idle(self) -> None:
-        if self._batches and self._connection is not None:
-            self._connection.ioloop.call_later(0.01, self._close_when_idle)
+        if self._connection is None:
             return
-        if self._connection is not None and self._connection.is_open:
+        if self._batches or self._claiming:
+            self._connection.ioloop.call_later(0.01, self._close_when_idle)
+        elif self._connection.is_open:
             self._connection.close()
-        elif self._connection is not None:
+        else:
             self._connection.ioloop.stop()
+
+    def _abandon_batches(self) -> None:
+        """After the connection is gone: give back every claim not confirmed (run thread)."""
+        self._db.submit(lambda: None).result()  # let database work in progress end
+        claims = [batch.claim for batch in self._batches.values()]
+        while not self._handoff.empty():
+            _, claim, _ = self._handoff.get()
+            if claim is not None:
+                claims.append(claim)
+        for claim in claims:
+            try:
+                self._db.submit(claim.release).result()
+            except Exception as exc:
+                log.warning("outbox release failed: %s", exc, extra={"service": self.service})
+        self._batches.clear()
+        self._tag_row.clear()
+        self._tag_batch.clear()
+        self._by_message_id.clear()
+        self._claiming = False
+        self._timer = None
 
     # -- connection callbacks ----------------------------------------------------------
 
@@ -172,7 +205,7 @@ class OutboxRelay:
         RELAY_CONNECTED.labels(self.service).set(1)
         log.info("relay connected", extra={"service": self.service})
         self._start_waking()
-        self._schedule_tick(0)
+        self._request_claim()
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
         log.warning("relay channel closed: %s", reason, extra={"service": self.service})
@@ -180,93 +213,67 @@ class OutboxRelay:
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
-    # -- the publishing loop -----------------------------------------------------------
-
-    def _schedule_tick(self, delay: float) -> None:
-        self._schedule(delay, self._tick)
-
-    def _tick(self) -> None:
-        """Claim and publish the next batch; several batches may await confirms at once."""
-        self._tick_timer = None
-        if self._channel is None or self._stopping.is_set():
-            return
-        if len(self._batches) >= self.settings.relay_max_in_flight_batches:
-            return  # the next confirm calls us again
-        try:
-            self._maybe_prune()
-            in_flight = {row.seq for b in self._batches.values() for row in b.claim.rows}
-            claim = self.store.claim(self.settings.relay_batch_size, exclude=in_flight)
-        except Exception as exc:
-            log.warning("outbox claim failed: %s", exc, extra={"service": self.service})
-            self._schedule_tick(max(self.settings.relay_poll_interval, 0.5))
-            return
-        self._last_full_claim = time.monotonic()
-        if claim is None:
-            if not self._batches:
-                self._wait_for_rows()
-            return
-        self._publish_batch(claim)
-        self._schedule_tick(0)
-
-    # -- waking up when rows arrive ----------------------------------------------------
-
-    def _start_waking(self) -> None:
-        assert self._connection is not None
-        if self.store.postgresql:
-            try:
-                self._listener = PostgresListener(self._engine)
-            except Exception as exc:  # polling still works, only slower to notice
-                log.warning("outbox LISTEN failed: %s", exc, extra={"service": self.service})
-                return
-            self._connection.ioloop.add_handler(
-                self._listener.fileno(), self._on_notify, PollEvents.READ
-            )
-        elif self._engine.url.database and self._engine.url.database != ":memory:":
-            self._wal = SqliteWalWatcher(self._engine.url.database)
-
-    def _stop_waking(self, connection: SelectConnection) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                connection.ioloop.remove_handler(self._listener.fileno())
-            with contextlib.suppress(Exception):
-                self._listener.close()
-            self._listener = None
-
-    def _wait_for_rows(self) -> None:
-        """Idle: wait for a NOTIFY (PostgreSQL) or a WAL change (SQLite), polling rarely."""
-        if self._listener is not None:
-            self._schedule_tick(self.settings.relay_idle_poll_interval)
-        elif self._wal is not None:
-            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
-        else:
-            self._schedule_tick(self.settings.relay_poll_interval)
-
-    def _watch_wal(self) -> None:
-        self._tick_timer = None
-        assert self._wal is not None
-        idle_for = time.monotonic() - self._last_full_claim
-        if self._wal.changed() or idle_for >= self.settings.relay_idle_poll_interval:
-            self._tick()
-        else:
-            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
-
-    def _on_notify(self, fd: int, events: int) -> None:
-        try:
-            assert self._listener is not None
-            self._listener.drain()
-        except Exception as exc:
-            log.warning("outbox LISTEN lost: %s", exc, extra={"service": self.service})
-            if self._connection is not None:
-                self._stop_waking(self._connection)
-        if self._tick_timer is not None and self._connection is not None:
-            self._connection.ioloop.remove_timeout(self._tick_timer)
-            self._tick_timer = None
-        self._schedule_tick(0)
+    # -- claiming (database thread) and publishing (loop thread) ------------------------
 
     def _schedule(self, delay: float, callback: Callable[[], None]) -> None:
-        if self._connection is None or self._stopping.is_set() or self._tick_timer is not None:
+        if self._connection is None or self._stopping.is_set() or self._timer is not None:
             return
-        self._tick_timer = self._connection.ioloop.call_later(delay, callback)
+        self._timer = self._connection.ioloop.call_later(delay, callback)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._connection is not None:
+            self._connection.ioloop.remove_timeout(self._timer)
+        self._timer = None
+
+    def _request_claim(self) -> None:
+        """Ask the database thread for the next batch, unless one is being claimed."""
+        if self._channel is None or self._stopping.is_set() or self._claiming:
+            return
+        if len(self._batches) >= self.settings.relay_max_in_flight_batches:
+            return  # a finished batch asks again
+        self._cancel_timer()
+        self._claiming = True
+        self._recheck = False
+        rows = [row for batch in self._batches.values() for row in batch.claim.rows]
+        exclude = {row.seq for row in rows}
+        busy = {row.subject for row in rows if row.subject is not None}
+        generation, connection = self._generation, self._connection
+        assert connection is not None
+
+        def claim_rows() -> None:
+            claim: Claim | None = None
+            error: Exception | None = None
+            try:
+                self._maybe_prune()
+                claim = self.store.claim(self.settings.relay_batch_size, exclude, busy)
+            except Exception as exc:
+                error = exc
+            self._handoff.put((generation, claim, error))
+            with contextlib.suppress(Exception):  # a closed loop: run() releases the claim
+                connection.ioloop.add_callback_threadsafe(self._take_claims)
+
+        self._db.submit(claim_rows)
+
+    def _take_claims(self) -> None:
+        while not self._handoff.empty():
+            generation, claim, error = self._handoff.get()
+            self._claiming = False
+            if generation != self._generation or self._channel is None or self._stopping.is_set():
+                if claim is not None:
+                    self._db.submit(claim.release)
+                continue
+            self._last_full_claim = time.monotonic()
+            if error is not None:
+                log.warning("outbox claim failed: %s", error, extra={"service": self.service})
+                self._schedule(0.5, self._request_claim)
+            elif claim is None:
+                if self._recheck:  # a batch was marked meanwhile: its subjects are free now
+                    self._request_claim()
+                elif not self._batches:
+                    self._wait_for_rows()
+            else:
+                self._publish_batch(claim)
+                self._request_claim()
 
     def _publish_batch(self, claim: Claim) -> None:
         assert self._channel is not None and self._connection is not None
@@ -331,15 +338,20 @@ class OutboxRelay:
                 self._finish_batch(batch_id)
 
     def _finish_batch(self, batch_id: int) -> None:
+        """Every row of the batch is confirmed or failed: mark them (database thread)."""
         batch = self._batches.pop(batch_id)
         if batch.timer is not None and self._connection is not None:
             self._connection.ioloop.remove_timeout(batch.timer)
+        self._db.submit(self._mark, batch)
+        self._recheck = True
+        self._request_claim()
+
+    def _mark(self, batch: _Batch) -> None:
         try:
             batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
-            self._schedule_tick(0.5)
             return
         self.published_total += len(batch.published)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
@@ -350,26 +362,66 @@ class OutboxRelay:
                 len(batch.failed),
                 extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
             )
-        self._schedule_tick(0)
 
     def _on_confirm_timeout(self) -> None:
         log.warning("publisher confirms timed out", extra={"service": self.service})
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
-    def _abandon_batches(self) -> None:
-        for batch in self._batches.values():
+    # -- waking up when rows arrive ----------------------------------------------------
+
+    def _start_waking(self) -> None:
+        assert self._connection is not None
+        if self.store.postgresql:
             try:
-                batch.claim.release()
-            except Exception as exc:
-                log.warning("outbox release failed: %s", exc, extra={"service": self.service})
-        self._batches.clear()
-        self._tag_row.clear()
-        self._tag_batch.clear()
-        self._by_message_id.clear()
-        self._tick_timer = None
+                self._listener = PostgresListener(self._engine)
+            except Exception as exc:  # polling still works, only slower to notice
+                log.warning("outbox LISTEN failed: %s", exc, extra={"service": self.service})
+                return
+            self._connection.ioloop.add_handler(
+                self._listener.fileno(), self._on_notify, PollEvents.READ
+            )
+        elif self._engine.url.database and self._engine.url.database != ":memory:":
+            self._wal = SqliteWalWatcher(self._engine.url.database)
+
+    def _stop_waking(self, connection: SelectConnection) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                connection.ioloop.remove_handler(self._listener.fileno())
+            with contextlib.suppress(Exception):
+                self._listener.close()
+            self._listener = None
+
+    def _wait_for_rows(self) -> None:
+        """Idle: wait for a NOTIFY (PostgreSQL) or a WAL change (SQLite), polling rarely."""
+        if self._listener is not None:
+            self._schedule(self.settings.relay_idle_poll_interval, self._request_claim)
+        elif self._wal is not None:
+            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
+        else:
+            self._schedule(self.settings.relay_poll_interval, self._request_claim)
+
+    def _watch_wal(self) -> None:
+        self._timer = None
+        assert self._wal is not None
+        idle_for = time.monotonic() - self._last_full_claim
+        if self._wal.changed() or idle_for >= self.settings.relay_idle_poll_interval:
+            self._request_claim()
+        else:
+            self._schedule(self.settings.relay_poll_interval, self._watch_wal)
+
+    def _on_notify(self, fd: int, events: int) -> None:
+        try:
+            assert self._listener is not None
+            self._listener.drain()
+        except Exception as exc:
+            log.warning("outbox LISTEN lost: %s", exc, extra={"service": self.service})
+            if self._connection is not None:
+                self._stop_waking(self._connection)
+        self._request_claim()
 
     def _maybe_prune(self) -> None:
+        """Delete old published rows now and then (database thread)."""
         now = time.monotonic()
         if now - self._last_prune < self.settings.outbox_prune_interval:
             return

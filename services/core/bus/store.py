@@ -7,9 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeEngine
 
 from services.core.bus.envelope import utcnow
 from services.core.bus.models import OutboxMessage, RelayLease
@@ -18,7 +31,7 @@ from services.core.db import is_postgresql
 LEASE_NAME = "outbox"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PendingMessage:
     """A claimed outbox row, detached from the session that read it."""
 
@@ -27,6 +40,7 @@ class PendingMessage:
     kind: str
     type: str
     routing_key: str
+    subject: str | None
     correlation_id: str | None
     body: bytes
     attempts: int
@@ -43,6 +57,17 @@ class OutboxStatus:
 def backoff_delay(attempts: int, maximum: float) -> float:
     """Seconds to wait before the next try of a row that failed `attempts` times."""
     return float(min(maximum, 0.5 * 2 ** max(0, attempts - 1)))
+
+
+def array_param(name: str, values: list[Any], item_type: TypeEngine[Any]) -> BindParameter[Any]:
+    """One PostgreSQL array parameter instead of one parameter per value."""
+    return bindparam(name, value=values, type_=ARRAY(item_type))
+
+
+def seq_in(session: Session, seqs: list[int]) -> ColumnElement[bool]:
+    if is_postgresql(session):
+        return OutboxMessage.seq == any_(array_param("seqs", seqs, BigInteger()))
+    return OutboxMessage.seq.in_(seqs)
 
 
 class Claim:
@@ -71,7 +96,7 @@ class Claim:
             if published:
                 self.session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.seq.in_(published))
+                    .where(seq_in(self.session, published))
                     .values(published_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
                 )
             by_seq = {row.seq: row for row in self.rows}
@@ -152,8 +177,17 @@ class OutboxStore:
             session.commit()
         self._lease_until = None
 
-    def claim(self, limit: int, exclude: set[int] | None = None) -> Claim | None:
-        """Lock up to `limit` due rows not in `exclude` (in flight); None if nothing to do."""
+    def claim(
+        self,
+        limit: int,
+        exclude: set[int] | None = None,
+        busy_subjects: set[str] | None = None,
+    ) -> Claim | None:
+        """Lock up to `limit` due rows; None if there is nothing to do.
+
+        `exclude` are the seqs and `busy_subjects` the subjects of this relay's rows in
+        flight; those rows and any later row of those subjects are left alone.
+        """
         exclude = exclude or set()
         if not self.postgresql and not self._hold_lease():
             return None
@@ -180,25 +214,24 @@ class OutboxStore:
             if self.postgresql:
                 # Rows in flight are locked by their own claim's transaction: skipped here.
                 query = query.with_for_update(skip_locked=True)
-            rows = [row for row in session.execute(query) if row.seq not in exclude][:limit]
+            rows = [
+                PendingMessage(seq, mid, kind, type_, key, subject, corr, body.encode(), attempts)
+                for seq, mid, kind, type_, key, corr, subject, body, attempts in session.execute(
+                    query
+                )
+                if seq not in exclude
+            ][:limit]
             if not rows:
                 session.rollback()
                 session.close()
                 return None
-            eligible = self._first_of_each_subject(session, rows)
-            pending = [
-                PendingMessage(
-                    seq=row.seq,
-                    message_id=row.message_id,
-                    kind=row.kind,
-                    type=row.type,
-                    routing_key=row.routing_key,
-                    correlation_id=row.correlation_id,
-                    body=row.body.encode(),
-                    attempts=row.attempts,
+            if self.postgresql:
+                eligible = self._first_of_each_subject(session, rows)
+            else:
+                eligible = self._first_of_each_subject_alone(
+                    session, rows, busy_subjects or set(), now
                 )
-                for row in eligible
-            ]
+            pending = eligible
         except BaseException:
             session.rollback()
             session.close()
@@ -221,11 +254,44 @@ class OutboxStore:
             chunk = sorted(subjects)[chunk_start : chunk_start + 500]
             rows_min = session.execute(
                 select(OutboxMessage.subject, func.min(OutboxMessage.seq))
-                .where(OutboxMessage.published_at.is_(None), OutboxMessage.subject.in_(chunk))
+                .where(
+                    OutboxMessage.published_at.is_(None),
+                    OutboxMessage.subject == any_(array_param("subjects", chunk, String())),
+                )
                 .group_by(OutboxMessage.subject)
             )
             first.update({subject: seq for subject, seq in rows_min if subject is not None})
         return [row for row in rows if row.subject is None or first.get(row.subject) == row.seq]
+
+    @staticmethod
+    def _first_of_each_subject_alone(
+        session: Session, rows: list[Any], busy: set[str], now: datetime
+    ) -> list[Any]:
+        """The same rule for the only relay of a database (SQLite), mostly in memory.
+
+        An earlier unpublished row of a subject is either in flight here (`busy`), among
+        the due rows just read (which come in seq order), or backing off after a failure.
+        """
+        backing_off = set(
+            session.scalars(
+                select(OutboxMessage.subject)
+                .where(
+                    OutboxMessage.published_at.is_(None),
+                    OutboxMessage.next_attempt_at > now,
+                    OutboxMessage.subject.is_not(None),
+                )
+                .distinct()
+            )
+        )
+        blocked = busy | backing_off
+        eligible = []
+        for row in rows:
+            if row.subject is not None:
+                if row.subject in blocked:
+                    continue
+                blocked.add(row.subject)
+            eligible.append(row)
+        return eligible
 
     def prune(self, older_than: timedelta, chunk: int = 5000) -> int:
         """Delete published rows older than the retention; returns how many went."""
