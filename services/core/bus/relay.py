@@ -4,8 +4,8 @@ It runs on pika's asynchronous SelectConnection so that several batches are in f
 at once and confirms arrive together; a row is marked published only after the broker
 confirmed it. Database work (claiming, marking) runs on a thread of its own, so the
 broker connection keeps publishing while the database answers. A returned (unroutable)
-or nacked message is a failure, retried later with backoff. A row is published only when every earlier row of its subject is, so
-order per aggregate holds even across several relays.
+or nacked message is a failure, retried later with backoff. A row is published only when
+every earlier row of its subject is, so order per aggregate holds across several relays.
 """
 
 from __future__ import annotations
