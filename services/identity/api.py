@@ -124,6 +124,7 @@ def verify_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
 def refresh_tokens(body: dict[str, Any]) -> dict[str, Any]:
     """Spend a refresh token for a new pair; reuse of a spent one revokes its family."""
     ident = identity()
+    ident.ctx.keys.ensure_key()
     with transaction(ident.ctx.sessions) as session:
         pair = ident.ctx.tokens.refresh(session, body["refresh_token"])
     if pair is None:
@@ -143,7 +144,7 @@ def start_password_reset(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/password-resets/<reset_id>/otp/resend", methods=["POST"])
-@blp.response(200, s.OtpOnlySchema)
+@blp.response(200, s.ResetOtpOnlySchema)
 def resend_password_reset_otp(reset_id: str) -> dict[str, Any]:
     return identity().password_resets.resend(reset_id)
 

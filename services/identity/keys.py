@@ -51,6 +51,7 @@ class KeyRing:
         self._fernet = fernet_for(config.key_encryption_secret)
         self._lock = threading.Lock()
         self._cached: tuple[float, str, Ed25519PrivateKey] | None = None
+        self._ensured = False
 
     def _new_key(self, session: Session, active_from: datetime) -> SigningKey:
         private = Ed25519PrivateKey.generate()
@@ -108,16 +109,27 @@ class KeyRing:
                 session.delete(key)
             return [k.kid for k in gone]
 
-    def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
-        """The newest active key (created on first use), cached for a few seconds."""
+    def ensure_key(self) -> None:
+        """Create the first key if there is none (own transaction: call outside any other)."""
+        if self._ensured:
+            return
+        with self.sessions() as session:
+            exists = session.scalar(select(SigningKey.kid).limit(1)) is not None
+        if not exists:
+            self.rotate()
+        self._ensured = True
+
+    def signing_key(self, session: Session) -> tuple[str, Ed25519PrivateKey]:
+        """The newest active key, read through the caller's session, cached a few seconds."""
         with self._lock:
             cached = self._cached
             if cached and time.monotonic() - cached[0] < self.config.signing_key_cache_seconds:
                 return cached[1], cached[2]
             now = self.clock()
-            with self.sessions() as session:
-                active = [k for k in self._keys(session) if k.active_from <= now]
-            row = active[-1] if active else self.rotate()
+            active = [k for k in self._keys(session) if k.active_from <= now]
+            if not active:
+                raise RuntimeError("no active signing key: KeyRing.ensure_key() was not called")
+            row = active[-1]
             private = serialization.load_pem_private_key(
                 self._fernet.decrypt(row.private_key_encrypted.encode()), password=None
             )

@@ -157,6 +157,7 @@ class Logins:
             return {"otp": otp.to_dict()}
 
     def verify(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
+        self.ctx.keys.ensure_key()
         with transaction(self.ctx.sessions) as session:
             flow = self._open(session, flow_id, OTP_SENT)
             account = session.get(Account, flow.account_id)
@@ -230,6 +231,7 @@ class Logins:
 
     def verify_phone_change(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
         """OTP to the new number, then the carrier must list it under the account's person."""
+        self.ctx.keys.ensure_key()
         with transaction(self.ctx.sessions) as session:
             flow = self._open(session, flow_id, OTP_SENT, PHONE_VERIFIED)
             if flow.new_phone is None:

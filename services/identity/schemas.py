@@ -82,9 +82,19 @@ class UsernameSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class ResetOtpSchema(Schema):
+    expires_at = fields.String()
+    resend_after = fields.String()
+    resend_in = fields.Integer()
+
+
 class ResetStartedSchema(Schema):
     id = fields.String()
-    otp = fields.Nested(OtpSchema(exclude=("sent_to",)))
+    otp = fields.Nested(ResetOtpSchema)
+
+
+class ResetOtpOnlySchema(Schema):
+    otp = fields.Nested(ResetOtpSchema)
 
 
 class StatusSchema(Schema):

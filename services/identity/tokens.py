@@ -71,7 +71,7 @@ class TokenIssuer:
         self.audience = audience
         self.clock = clock
 
-    def access_token(self, account: Account) -> str:
+    def access_token(self, session: Session, account: Account) -> str:
         now = self.clock()
         claims: dict[str, Any] = {
             "sub": account.id,
@@ -86,7 +86,7 @@ class TokenIssuer:
         }
         if account.agency:
             claims["agency"] = account.agency
-        kid, private = self.keys.signing_key()
+        kid, private = self.keys.signing_key(session)
         return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
 
     def _new_refresh(self, session: Session, account_id: str, family_id: str) -> str:
@@ -106,7 +106,9 @@ class TokenIssuer:
     def issue(self, session: Session, account: Account) -> TokenPair:
         """A new pair starting a new refresh family (a login)."""
         refresh = self._new_refresh(session, account.id, str(uuid.uuid4()))
-        return TokenPair(self.access_token(account), refresh, self.config.access_token_ttl_seconds)
+        return TokenPair(
+            self.access_token(session, account), refresh, self.config.access_token_ttl_seconds
+        )
 
     def refresh(self, session: Session, presented: str) -> TokenPair | None:
         """Spend a refresh token for a new pair. None when refused.
@@ -136,7 +138,9 @@ class TokenIssuer:
             return None
         row.used_at = now
         refresh = self._new_refresh(session, account.id, row.family_id)
-        return TokenPair(self.access_token(account), refresh, self.config.access_token_ttl_seconds)
+        return TokenPair(
+            self.access_token(session, account), refresh, self.config.access_token_ttl_seconds
+        )
 
 
 def refused() -> Unauthorized:
