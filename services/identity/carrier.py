@@ -48,6 +48,8 @@ class CarrierRegistry:
         self.base_url = config.carrier_url
         self.timeout = config.carrier_timeout_seconds
         self._http = requests.Session()
+        # urllib3 logs request lines at DEBUG, and ours carry a phone number.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.WARNING)
 
     def lookup(self, phone: str) -> Subscriber | None:
         """The subscriber of an E.164 number, None when unknown; 503 when unreachable."""
