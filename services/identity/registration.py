@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from services.core.bus.commands import Channel, Template, send_notification
 from services.core.bus.outbox import record_event
@@ -164,6 +165,13 @@ class Registrations:
             reg_phone = registration.phone
         check_password(password, confirmation, (registration.citizen_id, reg_phone))
         password_hash = self.ctx.hashing.hash(password)
+        try:
+            return self._create_account(registration_id, password_hash)
+        except IntegrityError as exc:
+            # Another registration of the same citizen ID won the race.
+            raise Conflict("account_exists") from exc
+
+    def _create_account(self, registration_id: str, password_hash: str) -> dict[str, Any]:
         with transaction(self.ctx.sessions) as session:
             registration = self._open(session, registration_id)
             if find_by_username(session, registration.citizen_id) is not None:

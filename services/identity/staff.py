@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from services.core.phones import normalize_mobile
 from services.core.problems import Conflict
 from services.identity.accounts import (
@@ -53,6 +55,15 @@ def create_staff(ctx: IdentityContext, member: StaffMember) -> str:
     if member.role == "officer" and not member.agency.strip():
         raise StaffError("an officer needs an agency code")
     password_hash = ctx.hashing.hash(member.password)
+    try:
+        return _insert_staff(ctx, username, member, phone, password_hash)
+    except IntegrityError as exc:
+        raise Conflict("account_exists") from exc
+
+
+def _insert_staff(
+    ctx: IdentityContext, username: str, member: StaffMember, phone: str, password_hash: str
+) -> str:
     with transaction(ctx.sessions) as session:
         if find_by_username(session, username) is not None:
             raise Conflict("account_exists")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from services.core.bus.testing import wait_until
 from services.identity.models import Account, Registration
 from services.identity.service import Identity
+from services.identity.worker import purge_periodically
 from tests.identity.conftest import Carrier, Clock, IdentityDb
 from tests.identity.flows import (
     AN,
@@ -264,3 +267,38 @@ def test_bad_json_and_unknown_ids_are_problems_not_500(client: FlaskClient) -> N
     assert unknown.status_code == 404
     english = client.post(f"{API}/registrations/nope/otp/resend", headers={"Accept-Language": "en"})
     assert english.get_json()["title"] == "Not found."
+
+
+def test_two_open_registrations_of_one_citizen_give_one_account(
+    client: FlaskClient, identity_db: IdentityDb
+) -> None:
+    first = start_registration(client, AN)["id"]
+    first_code = identity_db.last_code(AN.e164)
+    second = start_registration(client, AN)["id"]
+    second_code = identity_db.last_code(AN.e164)
+    for rid, code in ((first, first_code), (second, second_code)):
+        verified = client.post(f"{API}/registrations/{rid}/otp/verify", json={"code": code})
+        assert verified.status_code == 200
+    body = {"password": PASSWORD, "password_confirmation": PASSWORD}
+    assert client.post(f"{API}/registrations/{first}/complete", json=body).status_code == 201
+    late = client.post(f"{API}/registrations/{second}/complete", json=body)
+    assert late.status_code == 409 and late.get_json()["code"] == "account_exists"
+    assert count(identity_db, Account) == 1
+
+
+def test_the_worker_purges_periodically(
+    identity: Identity, client: FlaskClient, identity_db: IdentityDb, clock: Clock
+) -> None:
+    start_registration(client, AN)
+    clock.advance(1801 + 86400)
+    stop = threading.Event()
+    purger = threading.Thread(
+        target=purge_periodically, args=(identity.registrations, 0.05, stop), daemon=True
+    )
+    purger.start()
+    try:
+        wait_until(lambda: count(identity_db, Registration) == 0, 10, what="the purge")
+    finally:
+        stop.set()
+        purger.join(5)
+    assert not purger.is_alive()
