@@ -1,0 +1,1 @@
+"""Deployment material: simulators of external systems and demo data."""

@@ -1,7 +1,225 @@
+# mypy: disable-error-code="untyped-decorator"
 """HTTP routes of the identity service: thin, schemas in and out."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from flask import Response, current_app, jsonify, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.core.auth import TokenVerifier, current_claims, require_auth
+from services.identity import schemas as s
+from services.identity.accounts import access_log, profile
+from services.identity.context import Caller
+from services.identity.models import Account
+from services.identity.registration import RegistrationRequest
+from services.identity.service import Identity
+from services.identity.tokens import refused
+from services.identity.unit_of_work import transaction
+
 blp = Blueprint("identity", __name__, url_prefix="/api/identity", description="Identity service")
+
+
+def identity() -> Identity:
+    return cast(Identity, current_app.extensions["identity"])
+
+
+def verifier() -> TokenVerifier:
+    return identity().verifier
+
+
+def caller() -> Caller:
+    return Caller(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+
+
+authenticated = require_auth(verifier)
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+@blp.route("/registrations", methods=["POST"])
+@blp.arguments(s.RegistrationRequestSchema)
+@blp.response(201, s.FlowStartedSchema)
+def start_registration(body: dict[str, Any]) -> dict[str, Any]:
+    """Start a registration: carrier check, then an OTP to the phone."""
+    return identity().registrations.start(RegistrationRequest(**body))
+
+
+@blp.route("/registrations/<registration_id>/otp/resend", methods=["POST"])
+@blp.response(200, s.OtpOnlySchema)
+def resend_registration_otp(registration_id: str) -> dict[str, Any]:
+    return identity().registrations.resend(registration_id)
+
+
+@blp.route("/registrations/<registration_id>/otp/verify", methods=["POST"])
+@blp.arguments(s.CodeSchema)
+@blp.response(200, s.StepSchema)
+def verify_registration_otp(body: dict[str, Any], registration_id: str) -> dict[str, Any]:
+    return identity().registrations.verify(registration_id, body["code"])
+
+
+@blp.route("/registrations/<registration_id>/complete", methods=["POST"])
+@blp.arguments(s.PasswordSchema)
+@blp.response(201, s.AccountCreatedSchema)
+def complete_registration(body: dict[str, Any], registration_id: str) -> dict[str, Any]:
+    return identity().registrations.complete(
+        registration_id, body["password"], body["password_confirmation"]
+    )
+
+
+# -- login ----------------------------------------------------------------------------
+
+
+@blp.route("/logins", methods=["POST"])
+@blp.arguments(s.LoginRequestSchema)
+@blp.response(201, s.LoginStartedSchema)
+def start_login(body: dict[str, Any]) -> dict[str, Any]:
+    """Step 1: username (citizen ID) and password; an OTP goes to the default OTP phone."""
+    return identity().logins.start(body["username"], body["password"], caller())
+
+
+@blp.route("/logins/<login_id>/otp/resend", methods=["POST"])
+@blp.arguments(s.ResendSchema)
+@blp.response(200, s.OtpOnlySchema)
+def resend_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
+    return identity().logins.resend(login_id, body.get("phone_index"))
+
+
+@blp.route("/logins/<login_id>/otp/verify", methods=["POST"])
+@blp.arguments(s.CodeSchema)
+@blp.response(200, s.TokenPairSchema)
+def verify_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
+    """Step 2: the OTP; answers the access and refresh tokens."""
+    return identity().logins.verify(login_id, body["code"], caller())
+
+
+@blp.route("/logins/<login_id>/phone-change", methods=["POST"])
+@blp.arguments(s.PhoneSchema)
+@blp.response(202, s.OtpOnlySchema)
+def start_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
+    """Lost OTP phone: an OTP goes to the new number."""
+    return identity().logins.start_phone_change(login_id, body["phone"])
+
+
+@blp.route("/logins/<login_id>/phone-change/otp/resend", methods=["POST"])
+@blp.response(200, s.OtpOnlySchema)
+def resend_phone_change_otp(login_id: str) -> dict[str, Any]:
+    return identity().logins.resend_phone_change(login_id)
+
+
+@blp.route("/logins/<login_id>/phone-change/verify", methods=["POST"])
+@blp.arguments(s.CodeSchema)
+@blp.response(200, s.TokenPairSchema)
+def verify_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
+    """The OTP of the new number; the carrier must list it under the account's person."""
+    return identity().logins.verify_phone_change(login_id, body["code"], caller())
+
+
+@blp.route("/tokens/refresh", methods=["POST"])
+@blp.arguments(s.RefreshRequestSchema)
+@blp.response(200, s.TokenPairSchema)
+def refresh_tokens(body: dict[str, Any]) -> dict[str, Any]:
+    """Spend a refresh token for a new pair; reuse of a spent one revokes its family."""
+    ident = identity()
+    ident.ctx.keys.ensure_key()
+    with transaction(ident.ctx.sessions) as session:
+        pair = ident.ctx.tokens.refresh(session, body["refresh_token"])
+    if pair is None:
+        raise refused()
+    return pair.to_dict()
+
+
+# -- password reset -------------------------------------------------------------------
+
+
+@blp.route("/password-resets", methods=["POST"])
+@blp.arguments(s.UsernameSchema)
+@blp.response(201, s.ResetStartedSchema)
+def start_password_reset(body: dict[str, Any]) -> dict[str, Any]:
+    """Same answer whether or not the account exists."""
+    return identity().password_resets.start(body["username"])
+
+
+@blp.route("/password-resets/<reset_id>/otp/resend", methods=["POST"])
+@blp.response(200, s.ResetOtpOnlySchema)
+def resend_password_reset_otp(reset_id: str) -> dict[str, Any]:
+    return identity().password_resets.resend(reset_id)
+
+
+@blp.route("/password-resets/<reset_id>/otp/verify", methods=["POST"])
+@blp.arguments(s.CodeSchema)
+@blp.response(200, s.StepSchema)
+def verify_password_reset_otp(body: dict[str, Any], reset_id: str) -> dict[str, Any]:
+    return identity().password_resets.verify(reset_id, body["code"])
+
+
+@blp.route("/password-resets/<reset_id>/complete", methods=["POST"])
+@blp.arguments(s.PasswordSchema)
+@blp.response(200, s.StatusSchema)
+def complete_password_reset(body: dict[str, Any], reset_id: str) -> dict[str, Any]:
+    return identity().password_resets.complete(
+        reset_id, body["password"], body["password_confirmation"]
+    )
+
+
+# -- the account holder ---------------------------------------------------------------
+
+
+def _account(session: Any) -> Account:
+    account = session.get(Account, current_claims().sub)
+    if account is None:
+        raise refused()
+    return cast(Account, account)
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, s.MeSchema)
+@authenticated
+def me() -> dict[str, Any]:
+    with transaction(identity().ctx.sessions) as session:
+        return profile(session, _account(session))
+
+
+@blp.route("/me/access-log", methods=["GET"])
+@blp.response(200, s.AccessLogSchema)
+@authenticated
+def my_access_log() -> dict[str, Any]:
+    ident = identity()
+    with transaction(ident.ctx.sessions) as session:
+        items = access_log(session, _account(session).id, ident.ctx.config.access_log_size)
+    return {"items": items, "total": len(items)}
+
+
+@blp.route("/me/otp-phones")
+class MyOtpPhones(MethodView):
+    @blp.response(200, s.OtpPhonesSchema)
+    @authenticated
+    def get(self) -> dict[str, Any]:
+        with transaction(identity().ctx.sessions) as session:
+            return {"items": profile(session, _account(session))["otp_phones"]}
+
+    @blp.arguments(s.PhoneSchema)
+    @blp.response(202, s.FlowStartedSchema)
+    @authenticated
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Add an OTP phone: an OTP goes to it first."""
+        return identity().phone_additions.start(current_claims().sub, body["phone"])
+
+
+@blp.route("/me/otp-phones/<flow_id>/verify", methods=["POST"])
+@blp.arguments(s.CodeSchema)
+@blp.response(201, s.OtpPhoneSchema)
+@authenticated
+def verify_new_otp_phone(body: dict[str, Any], flow_id: str) -> dict[str, Any]:
+    return identity().phone_additions.verify(current_claims().sub, flow_id, body["code"])
+
+
+@blp.route("/.well-known/jwks.json", methods=["GET"])
+@blp.doc(summary="Public signing keys (JWKS)")
+def jwks() -> Response:
+    response = jsonify(identity().ctx.keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

@@ -1,0 +1,1 @@
+"""Stand-ins for external systems, spoken to over their real protocol."""

@@ -1,0 +1,148 @@
+"""Identity's own settings: every limit of OTPs, logins, tokens and keys, read once from env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.core.config import ConfigError
+
+DEV_OTP_SECRET = "dev-only-identity-otp-secret"  # noqa: S105 - refused in production
+DEV_KEY_ENCRYPTION_SECRET = "dev-only-identity-key-encryption-secret"  # noqa: S105
+OWASP_MIN_MEMORY_KIB = 19456
+OWASP_MIN_TIME_COST = 2
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Argon2Parameters:
+    """argon2id cost; the defaults are OWASP's minimum (19 MiB, 2 passes, 1 lane)."""
+
+    time_cost: int = OWASP_MIN_TIME_COST
+    memory_cost_kib: int = OWASP_MIN_MEMORY_KIB
+    parallelism: int = 1
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """Everything identity may be tuned by; safe defaults for every limit."""
+
+    otp_secret: str = DEV_OTP_SECRET
+    key_encryption_secret: str = DEV_KEY_ENCRYPTION_SECRET
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_resend_cooldown_seconds: int = 60
+    otp_sends_per_phone_per_hour: int = 5
+    registration_ttl_seconds: int = 1800
+    registration_purge_after_seconds: int = 86400
+    flow_ttl_seconds: int = 900
+    login_free_failures: int = 5
+    login_throttle_base_seconds: int = 30
+    login_throttle_max_seconds: int = 900
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 86400
+    key_publish_delay_seconds: int = 300
+    signing_key_cache_seconds: int = 30
+    access_log_size: int = 50
+    argon2: Argon2Parameters = Argon2Parameters()
+    carrier_url: str = "http://127.0.0.1:8009"
+    carrier_timeout_seconds: float = 3.0
+    purge_interval_seconds: int = 600
+    trusted_proxies: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IdentityConfig:
+        """Read IDENTITY_* and CARRIER_* variables; secrets are required in production."""
+        env = os.environ if env is None else env
+        production = env.get("PORTAL_ENV", "development") == "production"
+        d = cls()
+        otp_secret = env.get("IDENTITY_OTP_SECRET", "")
+        key_secret = env.get("IDENTITY_KEY_ENCRYPTION_SECRET", "")
+        if production and (len(otp_secret) < 32 or len(key_secret) < 32):
+            raise ConfigError(
+                "IDENTITY_OTP_SECRET and IDENTITY_KEY_ENCRYPTION_SECRET must be set "
+                "(at least 32 characters) when PORTAL_ENV=production"
+            )
+        argon2 = Argon2Parameters(
+            time_cost=_int(env, "IDENTITY_ARGON2_TIME_COST", d.argon2.time_cost, 1),
+            memory_cost_kib=_int(env, "IDENTITY_ARGON2_MEMORY_KIB", d.argon2.memory_cost_kib, 8),
+            parallelism=_int(env, "IDENTITY_ARGON2_PARALLELISM", d.argon2.parallelism, 1),
+        )
+        if production and (
+            argon2.memory_cost_kib < OWASP_MIN_MEMORY_KIB or argon2.time_cost < OWASP_MIN_TIME_COST
+        ):
+            raise ConfigError("argon2 parameters below OWASP's minimum are refused in production")
+        return cls(
+            otp_secret=otp_secret or d.otp_secret,
+            key_encryption_secret=key_secret or d.key_encryption_secret,
+            otp_ttl_seconds=_int(env, "IDENTITY_OTP_TTL_SECONDS", d.otp_ttl_seconds, 30),
+            otp_max_attempts=_int(env, "IDENTITY_OTP_MAX_ATTEMPTS", d.otp_max_attempts, 1),
+            otp_resend_cooldown_seconds=_int(
+                env, "IDENTITY_OTP_RESEND_COOLDOWN_SECONDS", d.otp_resend_cooldown_seconds
+            ),
+            otp_sends_per_phone_per_hour=_int(
+                env, "IDENTITY_OTP_SENDS_PER_PHONE_PER_HOUR", d.otp_sends_per_phone_per_hour, 1
+            ),
+            registration_ttl_seconds=_int(
+                env, "IDENTITY_REGISTRATION_TTL_SECONDS", d.registration_ttl_seconds, 60
+            ),
+            registration_purge_after_seconds=_int(
+                env, "IDENTITY_REGISTRATION_PURGE_AFTER_SECONDS", d.registration_purge_after_seconds
+            ),
+            flow_ttl_seconds=_int(env, "IDENTITY_FLOW_TTL_SECONDS", d.flow_ttl_seconds, 60),
+            login_free_failures=_int(env, "IDENTITY_LOGIN_FREE_FAILURES", d.login_free_failures, 1),
+            login_throttle_base_seconds=_int(
+                env, "IDENTITY_LOGIN_THROTTLE_BASE_SECONDS", d.login_throttle_base_seconds, 1
+            ),
+            login_throttle_max_seconds=_int(
+                env, "IDENTITY_LOGIN_THROTTLE_MAX_SECONDS", d.login_throttle_max_seconds, 1
+            ),
+            access_token_ttl_seconds=_int(
+                env, "IDENTITY_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, 60
+            ),
+            refresh_token_ttl_seconds=_int(
+                env, "IDENTITY_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, 60
+            ),
+            key_publish_delay_seconds=_int(
+                env, "IDENTITY_KEY_PUBLISH_DELAY_SECONDS", d.key_publish_delay_seconds
+            ),
+            signing_key_cache_seconds=_int(
+                env, "IDENTITY_SIGNING_KEY_CACHE_SECONDS", d.signing_key_cache_seconds
+            ),
+            access_log_size=_int(env, "IDENTITY_ACCESS_LOG_SIZE", d.access_log_size, 1),
+            argon2=argon2,
+            carrier_url=(env.get("CARRIER_REGISTRY_URL") or d.carrier_url).rstrip("/"),
+            carrier_timeout_seconds=_float(
+                env, "CARRIER_TIMEOUT_SECONDS", d.carrier_timeout_seconds
+            ),
+            trusted_proxies=_int(env, "IDENTITY_TRUSTED_PROXIES", d.trusted_proxies),
+            purge_interval_seconds=_int(
+                env, "IDENTITY_PURGE_INTERVAL_SECONDS", d.purge_interval_seconds, 1
+            ),
+        )

@@ -1,0 +1,79 @@
+"""The password rule of the seed portals, and argon2id hashing."""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.identity.config import Argon2Parameters
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords too common to allow, lower-cased."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().casefold() for line in lines if line.strip() and not line.startswith("#")
+    )
+
+
+def password_problems(password: str, *, forbidden: tuple[str, ...] = ()) -> list[str]:
+    """What the password lacks, as stable codes; empty when it passes the rule.
+
+    `forbidden` holds strings the password must not contain (citizen ID, phone digits).
+    """
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append("too_short")
+    if len(password) > MAX_LENGTH:
+        problems.append("too_long")
+    if not any(c.islower() for c in password):
+        problems.append("no_lowercase")
+    if not any(c.isupper() for c in password):
+        problems.append("no_uppercase")
+    if not any(c.isdigit() for c in password):
+        problems.append("no_digit")
+    if not any(c in string.punctuation or not (c.isalnum() or c.isspace()) for c in password):
+        problems.append("no_special")
+    if any(item and item in password for item in forbidden):
+        problems.append("contains_personal_data")
+    if password.casefold() in common_passwords():
+        problems.append("too_common")
+    return problems
+
+
+class PasswordHashing:
+    """argon2id with configured cost; verifies against a dummy hash for unknown accounts."""
+
+    def __init__(self, parameters: Argon2Parameters) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=parameters.time_cost,
+            memory_cost=parameters.memory_cost_kib,
+            parallelism=parameters.parallelism,
+            type=Type.ID,
+        )
+        # Same cost as a real hash, so an unknown username takes as long as a wrong password.
+        self._dummy = self._hasher.hash("unknown-account-dummy-password")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when it matches; always spends one hash's time, also without an account."""
+        try:
+            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
