@@ -50,7 +50,12 @@ def make_procedure(**changes: Any) -> dict[str, Any]:
         "field": {"code": "HT", "name": "Hộ tịch"},
         "agencies": [
             {"code": AGENCY, "name": "UBND phường Đông Vệ", "level": "commune", "province": "38"},
-            {"code": OTHER_AGENCY, "name": "UBND phường Ba Đình", "level": "commune", "province": "38"},
+            {
+                "code": OTHER_AGENCY,
+                "name": "UBND phường Ba Đình",
+                "level": "commune",
+                "province": "38",
+            },
         ],
         "service_level": "full",
         "processing_days": 3,
@@ -219,7 +224,9 @@ class Portal:
         return dossier_id
 
     def submit(self, dossier_id: str, headers: dict[str, str] | None = None) -> Any:
-        return self.client.post(f"/api/dossiers/{dossier_id}/submit", headers=headers or self.citizen)
+        return self.client.post(
+            f"/api/dossiers/{dossier_id}/submit", headers=headers or self.citizen
+        )
 
     def act(self, dossier_id: str, action: str, json: Any = None, headers: Any = None) -> Any:
         return self.client.post(

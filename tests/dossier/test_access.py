@@ -81,7 +81,9 @@ def test_fill_validates_form_phone_and_delivery(portal: Portal) -> None:
     )
     assert r.status_code == 422 and r.json["code"] == "agency_not_offering"
     r = c.post(
-        "/api/dossiers", json={"procedure_code": "9.999", "agency_code": "x"}, headers=portal.citizen
+        "/api/dossiers",
+        json={"procedure_code": "9.999", "agency_code": "x"},
+        headers=portal.citizen,
     )
     assert r.status_code == 422 and r.json["code"] == "unknown_procedure"
     assert r.headers["Content-Type"] == "application/problem+json"

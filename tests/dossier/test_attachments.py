@@ -9,10 +9,16 @@ from tests.dossier.conftest import PNG, Portal, docx_bytes
 
 
 def stored_blobs(settings: DossierSettings) -> list[Path]:
-    return [p for p in settings.blob_dir.rglob("*") if p.is_file()] if settings.blob_dir.exists() else []
+    return (
+        [p for p in settings.blob_dir.rglob("*") if p.is_file()]
+        if settings.blob_dir.exists()
+        else []
+    )
 
 
-def test_type_is_checked_by_content_not_name(portal: Portal, dossier_settings: DossierSettings) -> None:
+def test_type_is_checked_by_content_not_name(
+    portal: Portal, dossier_settings: DossierSettings
+) -> None:
     dossier_id = portal.draft()
     r = portal.attach(dossier_id, "TK", data=b"MZ\x90\x00 not a pdf", name="to-khai.pdf")
     assert r.status_code == 415 and r.json["code"] == "unsupported_file_type"

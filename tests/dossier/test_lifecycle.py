@@ -127,7 +127,11 @@ def test_illegal_transitions_are_409_and_reasons_are_required(portal: Portal) ->
     assert r.json["status"] == "rejected"
     r = portal.act(dossier_id, "receive")
     assert r.status_code == 409 and r.json["code"] == "invalid_transition"
-    r = portal.client.post(f"/api/dossiers/{dossier_id}/rating", json={"score": 3}, headers=portal.citizen)
+    r = portal.client.post(
+        f"/api/dossiers/{dossier_id}/rating", json={"score": 3}, headers=portal.citizen
+    )
     assert r.status_code == 409
-    r = portal.client.patch(f"/api/dossiers/{dossier_id}", json={"form": {}}, headers=portal.citizen)
+    r = portal.client.patch(
+        f"/api/dossiers/{dossier_id}", json={"form": {}}, headers=portal.citizen
+    )
     assert r.status_code == 409 and r.json["code"] == "not_editable"
