@@ -11,11 +11,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import delete, select
 
-from services.core.bus.consumer import Consumer
 from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
 from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.testing import HandledWaiter
+from services.core.bus.relay import OutboxRelay
+from services.core.bus.testing import HandledWaiter, wait_until
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_session_factory
 from services.core.service import ServiceDatabase
@@ -105,21 +104,23 @@ def test_catalog_events_keep_newer_versions_only(
             {"procedure": make_procedure(version=2, name="Cũ")},
             subject=PROCEDURE,
         )
-    with running(consumer, relay):
-        waiter.wait_for_all([newer.id, older.id], timeout=20)
-        with database.sessions() as session:
-            row = session.get(CatalogProcedure, (PROCEDURE, "38"))
-            assert row is not None and row.version == 3
-            assert row.data["name"] == "Đăng ký khai sinh (mới)"
-        with catalogue() as session, session.begin():
-            gone = record_event(
-                session,
-                "catalog.procedure.withdrawn",
-                {"procedure": {"code": PROCEDURE, "version": 4, "province": "38"}},
-                subject=PROCEDURE,
-            )
-        waiter.wait_for(gone.id, timeout=20)
+    with running(consumer):
+        # The queue must exist before the catalogue's events are published.
+        wait_until(lambda: consumer.connected, 10, what="the consumer's queue")
+        with running(relay):
+            waiter.wait_for_all([newer.id, older.id], timeout=20)
+            with database.sessions() as session:
+                row = session.get(CatalogProcedure, (PROCEDURE, "38"))
+                assert row is not None and row.version == 3
+                assert row.data["name"] == "Đăng ký khai sinh (mới)"
+            with catalogue() as session, session.begin():
+                gone = record_event(
+                    session,
+                    "catalog.procedure.withdrawn",
+                    {"procedure": {"code": PROCEDURE, "version": 4, "province": "38"}},
+                    subject=PROCEDURE,
+                )
+            waiter.wait_for(gone.id, timeout=20)
     with database.sessions() as session:
         row = session.get(CatalogProcedure, (PROCEDURE, "38"))
         assert row is not None and row.withdrawn and row.version == 4
-    assert isinstance(consumer, Consumer)

@@ -10,14 +10,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from services.core.bus.models import OutboxMessage
+from services.core.service import ServiceDatabase
 from services.dossier import filing, workflow
 from services.dossier.calendar import WorkingCalendar, local_date
 from services.dossier.domain import Actor, AttachmentKind, Role
 from services.dossier.filing import DossierContext
 from services.dossier.models import Dossier
 from services.dossier.overdue import scan_overdue
-from services.core.service import ServiceDatabase
-from tests.dossier.conftest import AGENCY, PDF, PROCEDURE, PNG
+from tests.dossier.conftest import AGENCY, PDF, PNG, PROCEDURE
 
 CITIZEN = Actor("citizen-1", Role.CITIZEN)
 OFFICER = Actor("officer-1", Role.OFFICER, AGENCY)
