@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from services.core.config import BusSettings, ServiceSettings
+from services.core.service import ServiceDatabase
+from services.dossier.app import create_app
+from services.dossier.config import DossierSettings
 from tests.dossier.conftest import OTHER_AGENCY, PROCEDURE, Portal
+from tests.support.tokens import TokenFactory
 
 PERSONAL_KEYS = ("applicant", "owner", "form", "delivery", "account_id", "attachments")
 
@@ -87,3 +94,21 @@ def test_fill_validates_form_phone_and_delivery(portal: Portal) -> None:
     )
     assert r.status_code == 422 and r.json["code"] == "unknown_procedure"
     assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_openapi_and_public_rate_limit(
+    database: ServiceDatabase, dossier_settings: DossierSettings, amqp_url: str
+) -> None:
+    settings = ServiceSettings(
+        service="dossier", database_url="sqlite://", bus=BusSettings(amqp_url=amqp_url)
+    )
+    limited = replace(dossier_settings, lookup_rate_limit="2/minute")
+    client = create_app(
+        settings, limited, verifier=TokenFactory().verifier(), database=database
+    ).test_client()
+    spec = client.get("/api/dossiers/openapi.json")
+    assert spec.status_code == 200 and "/api/dossiers/{dossier_id}/submit" in spec.json["paths"]
+    answers = [client.get("/api/dossiers/lookup?code=x").status_code for _ in range(3)]
+    assert answers[:2] == [404, 404] and answers[2] == 429
+    last = client.get("/api/dossiers/lookup?code=x", headers={"Accept-Language": "en"})
+    assert last.json["code"] == "rate_limited" and int(last.headers["Retry-After"]) >= 1
