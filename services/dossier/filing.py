@@ -167,11 +167,12 @@ def fill(dossier: Dossier, changes: dict[str, Any], now: datetime) -> None:
     if "owner" in changes:
         dossier.owner = changes["owner"]
         dossier.owner_same_as_applicant = False
-    if changes.get("owner_same_as_applicant"):
-        dossier.owner_same_as_applicant = True
-        dossier.owner = None
-    elif "owner_same_as_applicant" in changes and dossier.owner_same_as_applicant:
-        dossier.owner_same_as_applicant = False
+    if "owner_same_as_applicant" in changes:
+        dossier.owner_same_as_applicant = bool(changes["owner_same_as_applicant"])
+    if dossier.owner_same_as_applicant:
+        # "Lấy thông tin từ người nộp": the owner is a copy of the applicant.
+        applicant = dossier.applicant or {}
+        dossier.owner = {k: v for k, v in applicant.items() if k not in ("phone", "email")} or None
     dossier.updated_at = now
 
 

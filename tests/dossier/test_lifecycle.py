@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from flask import Flask
@@ -13,7 +14,7 @@ from services.core.bus.testing import wait_until
 from services.core.bus.topology import declare_exchanges
 from services.core.config import BusSettings
 from services.core.service import ServiceDatabase
-from tests.dossier.conftest import AGENCY, Portal
+from tests.dossier.conftest import AGENCY, PDF, Portal
 from tests.support.running import running
 
 PERSONAL = ("Nguyễn Văn An", "0912345678", "+84912345678", "an@example.vn", "038090001234")
@@ -135,3 +136,24 @@ def test_illegal_transitions_are_409_and_reasons_are_required(portal: Portal) ->
         f"/api/dossiers/{dossier_id}", json={"form": {}}, headers=portal.citizen
     )
     assert r.status_code == 409 and r.json["code"] == "not_editable"
+
+
+def test_result_files_are_returned_and_the_owner_is_copied(portal: Portal) -> None:
+    dossier_id = portal.ready()
+    detail = portal.client.get(f"/api/dossiers/{dossier_id}", headers=portal.citizen).json
+    assert detail["owner"]["full_name"] == "Nguyễn Văn An" and "phone" not in detail["owner"]
+    portal.submit(dossier_id)
+    portal.act(dossier_id, "receive")
+    r = portal.client.post(
+        f"/api/dossiers/{dossier_id}/return-result",
+        data={"note": "Bản điện tử giấy khai sinh", "file": (io.BytesIO(PDF), "kết quả.pdf")},
+        content_type="multipart/form-data",
+        headers=portal.officer,
+    )
+    assert r.status_code == 200 and r.json["status"] == "result_returned"
+    results = [a for a in r.json["attachments"] if a["kind"] == "result"]
+    assert len(results) == 1 and results[0]["name"] == "kết quả.pdf"
+    got = portal.client.get(
+        f"/api/dossiers/{dossier_id}/attachments/{results[0]['id']}", headers=portal.citizen
+    )
+    assert got.status_code == 200 and got.data == PDF
