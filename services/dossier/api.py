@@ -82,8 +82,18 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
+def client_address() -> str:
+    """The caller's address: the peer, or the entry the trusted proxies appended."""
+    hops = runtime().ctx.settings.trusted_proxies
+    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [p for p in forwarded if p]
+    if hops and forwarded:
+        return forwarded[-min(hops, len(forwarded))]
+    return request.remote_addr or "-"
+
+
 def limit_public_calls() -> None:
-    wait = runtime().public_limit.hit(request.remote_addr or "-")
+    wait = runtime().public_limit.hit(client_address())
     if wait:
         raise TooManyRequests(retry_after=wait)
 
@@ -193,6 +203,20 @@ def stats(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/anonymous", methods=["POST"])
+@blp.doc(
+    requestBody={
+        "content": {
+            "application/json": {"schema": AnonymousDossierSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"data": {"type": "string", "description": "JSON body"}},
+                    "additionalProperties": {"type": "string", "format": "binary"},
+                }
+            },
+        }
+    }
+)
 @blp.response(201, SubmittedSchema)
 def file_anonymous() -> Dossier:
     """File without an account: JSON, or multipart with `data` (JSON) and one file per document."""
@@ -275,6 +299,22 @@ def fill_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 
 
 @blp.route("/<dossier_id>/attachments", methods=["POST"])
+@blp.doc(
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "document_code"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "document_code": {"type": "string"},
+                    },
+                }
+            }
+        }
+    }
+)
 @blp.response(201, AttachmentSchema)
 @authenticated
 def add_attachment(dossier_id: str) -> Attachment:

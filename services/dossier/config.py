@@ -26,6 +26,15 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{name} must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -54,6 +63,8 @@ class DossierSettings:
     overdue_batch_size: int = 200
     apology_extension_days: int = 3
     lookup_rate_limit: str = "60/minute"
+    # How many proxies (the gateway) append to X-Forwarded-For; 0 = use the peer address.
+    trusted_proxies: int = 0
     max_per_page: int = 100
 
     @classmethod
@@ -85,4 +96,5 @@ class DossierSettings:
             ),
             lookup_rate_limit=env.get("DOSSIER_LOOKUP_RATE_LIMIT", d.lookup_rate_limit).strip(),
             max_per_page=_positive_int(env, "DOSSIER_MAX_PER_PAGE", d.max_per_page),
+            trusted_proxies=_non_negative_int(env, "DOSSIER_TRUSTED_PROXIES", d.trusted_proxies),
         )

@@ -112,3 +112,23 @@ def test_openapi_and_public_rate_limit(
     assert answers[:2] == [404, 404] and answers[2] == 429
     last = client.get("/api/dossiers/lookup?code=x", headers={"Accept-Language": "en"})
     assert last.json["code"] == "rate_limited" and int(last.headers["Retry-After"]) >= 1
+    anonymous = spec.json["paths"]["/api/dossiers/anonymous"]["post"]
+    assert "multipart/form-data" in anonymous["requestBody"]["content"]
+
+
+def test_rate_limit_keys_on_the_gateway_forwarded_address(
+    database: ServiceDatabase, dossier_settings: DossierSettings, amqp_url: str
+) -> None:
+    settings = ServiceSettings(
+        service="dossier", database_url="sqlite://", bus=BusSettings(amqp_url=amqp_url)
+    )
+    limited = replace(dossier_settings, lookup_rate_limit="1/minute", trusted_proxies=1)
+    client = create_app(
+        settings, limited, verifier=TokenFactory().verifier(), database=database
+    ).test_client()
+
+    def lookup(address: str) -> int:
+        headers = {"X-Forwarded-For": f"6.6.6.6, {address}"}
+        return client.get("/api/dossiers/lookup?code=x", headers=headers).status_code
+
+    assert [lookup("10.0.0.1"), lookup("10.0.0.2"), lookup("10.0.0.1")] == [404, 404, 429]

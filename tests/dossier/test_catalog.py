@@ -18,10 +18,10 @@ from services.core.bus.testing import HandledWaiter, wait_until
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_session_factory
 from services.core.service import ServiceDatabase
-from services.dossier.catalog import sync_if_empty
+from services.dossier.catalog import find_procedure, sync_if_empty
 from services.dossier.events import build_consumer
 from services.dossier.models import CatalogProcedure
-from tests.dossier.conftest import PROCEDURE, make_procedure
+from tests.dossier.conftest import AGENCY, PROCEDURE, make_procedure
 from tests.support.running import running
 
 PROCEDURES = {f"2.00{i}": make_procedure(code=f"2.00{i}", name=f"Thủ tục {i}") for i in range(5)}
@@ -124,3 +124,4 @@ def test_catalog_events_keep_newer_versions_only(
     with database.sessions() as session:
         row = session.get(CatalogProcedure, (PROCEDURE, "38"))
         assert row is not None and row.withdrawn and row.version == 4
+        assert find_procedure(session, PROCEDURE, AGENCY) is None
