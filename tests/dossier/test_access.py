@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from services.core.config import BusSettings, ServiceSettings
 from services.core.service import ServiceDatabase
 from services.dossier.app import create_app
 from services.dossier.config import DossierSettings
+from services.dossier.models import Dossier
 from tests.dossier.conftest import OTHER_AGENCY, PROCEDURE, Portal
 from tests.support.tokens import TokenFactory
 
@@ -132,3 +134,19 @@ def test_rate_limit_keys_on_the_gateway_forwarded_address(
         return client.get("/api/dossiers/lookup?code=x", headers=headers).status_code
 
     assert [lookup("10.0.0.1"), lookup("10.0.0.2"), lookup("10.0.0.1")] == [404, 404, 429]
+
+
+def test_officer_queue_is_ordered_by_due_date_with_overdue_flags(
+    portal: Portal, database: ServiceDatabase
+) -> None:
+    late, soon = portal.ready(), portal.ready()
+    for dossier_id in (late, soon):
+        assert portal.submit(dossier_id).status_code == 200
+    with database.sessions() as session, session.begin():
+        overdue = session.get(Dossier, soon)
+        assert overdue is not None
+        overdue.due_at = overdue.promised_at = datetime(2026, 1, 2, 10, tzinfo=UTC)
+    queue = portal.client.get("/api/dossiers", headers=portal.officer).json
+    assert [(d["id"], d["overdue"]) for d in queue["items"]] == [(soon, True), (late, False)]
+    bad = portal.client.get("/api/dossiers?status=bogus", headers=portal.officer)
+    assert bad.status_code == 422 and "status" in bad.json["errors"]
