@@ -1,14 +1,38 @@
-"""Events the dossier service publishes and the handlers its worker runs."""
+"""Events the dossier service publishes and the handlers its worker runs.
+
+Published on portal.events (see domain.Event): dossier.submitted, .received,
+.supplement_requested, .resubmitted, .result_returned, .rejected, .rated, .overdue.
+Consumed: catalog.procedure.* to keep the local read copy of procedures.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer
+from services.core.bus.consumer import Consumer, PermanentError
+from services.core.bus.envelope import Envelope
 from services.core.config import ServiceSettings
 from services.dossier import SERVICE
+from services.dossier.catalog import apply_procedure
+from services.dossier.domain import CATALOG_PROCEDURE_EVENTS, PROCEDURE_WITHDRAWN
+
+log = logging.getLogger(__name__)
+
+
+def on_procedure_event(session: Session, envelope: Envelope) -> None:
+    """Keep the read copy: newer versions replace older ones; withdrawals hide them."""
+    procedure = envelope.data.get("procedure")
+    if not isinstance(procedure, dict) or not procedure.get("code"):
+        raise PermanentError("catalog event without a procedure code")
+    withdrawn = envelope.type == PROCEDURE_WITHDRAWN
+    if apply_procedure(session, procedure, withdrawn=withdrawn):
+        log.info("procedure %s now at version %s", procedure["code"], procedure.get("version"))
 
 
 def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
     """The service's consumer with every handler registered."""
-    return Consumer(SERVICE, sessions, settings.bus)
+    consumer = Consumer(SERVICE, sessions, settings.bus)
+    consumer.on_event(CATALOG_PROCEDURE_EVENTS)(on_procedure_event)
+    return consumer

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from services.core.bus.envelope import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.dossier import SERVICE
-from services.dossier.app import MIGRATIONS
+from services.dossier.app import MIGRATIONS, build_context
+from services.dossier.catalog import sync_from_catalog
+from services.dossier.config import DossierSettings
+from services.dossier.overdue import scan_overdue
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,13 +20,25 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="bring the database to the newest schema")
     commands.add_parser("load-demo", help="load the demo data (idempotent)")
+    commands.add_parser("sync-catalog", help="copy every procedure from the catalogue API")
+    commands.add_parser("scan-overdue", help="send apology notices for overdue dossiers now")
     args = parser.parse_args(argv)
-    database = ServiceDatabase.open(ServiceSettings.from_env(SERVICE))
+    settings = ServiceSettings.from_env(SERVICE)
+    dossier = DossierSettings.from_env()
+    database = ServiceDatabase.open(settings)
     if args.command == "migrate":
         database.migrate(MIGRATIONS)
         print(f"{SERVICE}: database migrated", file=sys.stderr)
     elif args.command == "load-demo":
-        print(f"{SERVICE}: no demo data", file=sys.stderr)
+        print(f"{SERVICE}: no demo data (procedures come from the catalogue)", file=sys.stderr)
+    elif args.command == "sync-catalog":
+        stored = sync_from_catalog(
+            database.sessions, dossier.catalog_url, timeout=dossier.catalog_timeout
+        )
+        print(f"{SERVICE}: {stored} procedures stored", file=sys.stderr)
+    elif args.command == "scan-overdue":
+        done = scan_overdue(database.sessions, build_context(dossier), utcnow())
+        print(f"{SERVICE}: {done} apology notices", file=sys.stderr)
     return 0
 
 
