@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.catalog.models import (
 from services.catalog.search import search_index_for
 from services.core.problems import Conflict, NotFound, ValidationProblem
 
+_PROCEDURE_CODE = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")
 SUMMARY_KEYS = (
     "code",
     "name",
@@ -106,7 +108,9 @@ def search_procedures(session: Session, query: ProcedureQuery, max_words: int = 
             )
         )
     order: list[Any] = []
-    if words:
+    if _PROCEDURE_CODE.match(query.q.strip()):
+        base = base.where(Procedure.code == query.q.strip())
+    elif words:
         ranked = search_index_for(session).match(base, words)
         base, order = ranked.statement, ranked.order_by
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0

@@ -106,10 +106,7 @@ def procedure_inputs(province: str, role: str) -> list[tuple[str, dict[str, Any]
     agencies = demo_agencies()
     forms = _read("forms.yaml")["forms"]
     provinces = sorted(_read("agencies.yaml")["provinces"])
-    if role == "national":
-        targets = [str(p) for p in provinces]
-    else:
-        targets = [province]
+    targets = [str(p) for p in provinces] if role == "national" else [province]
     result: list[tuple[str, dict[str, Any]]] = []
     for spec in _read("procedures.yaml")["procedures"]:
         data = {k: v for k, v in spec.items() if k not in ("scope", "executed_by")}

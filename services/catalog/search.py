@@ -95,8 +95,10 @@ class PostgresSearch:
         search_tsv: ColumnElement[Any] = literal_column("procedure.search_tsv")
         name_tsv: ColumnElement[Any] = literal_column("procedure.name_tsv")
         tier = case((name_tsv.op("@@")(query), 0), else_=1)
-        rank = func.ts_rank(search_tsv, query).desc()
-        return Ranked(statement.where(search_tsv.op("@@")(query)), [tier, rank])
+        # Normalisation 2 divides by the document length: the tighter name wins.
+        name_rank = func.ts_rank(name_tsv, query, 2).desc()
+        rank = func.ts_rank(search_tsv, query, 2).desc()
+        return Ranked(statement.where(search_tsv.op("@@")(query)), [tier, name_rank, rank])
 
 
 def search_index_for(session: Session) -> SearchIndex:
