@@ -75,10 +75,12 @@ def catalog_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Catalo
     yield from _new_database(request, tmp_path, request.param)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def second_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[CatalogDb]:
-    """Another deployment's database (the national union in federation tests)."""
-    yield from _new_database(request, tmp_path, request.param)
+@pytest.fixture
+def second_db(
+    request: pytest.FixtureRequest, tmp_path: Any, catalog_db: CatalogDb
+) -> Iterator[CatalogDb]:
+    """Another deployment's database on the same backend (the national union)."""
+    yield from _new_database(request, tmp_path, catalog_db.kind)
 
 
 @pytest.fixture(scope="session")
