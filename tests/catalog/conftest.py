@@ -91,6 +91,18 @@ def tokens() -> TokenFactory:
 AppFactory = Callable[..., Flask]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CatalogDb]:
+    """A Thanh Hóa catalogue with the demo loaded, shared by a module's read-only tests."""
+    for database in _new_database(request, tmp_path_factory.mktemp("demo"), request.param):
+        opened = database.open(role="province", province="38")
+        load_demo_into(opened, "province", "38")
+        opened.engine.dispose()
+        yield database
+
+
 @pytest.fixture
 def make_app(catalog_db: CatalogDb, tokens: TokenFactory) -> AppFactory:
     def build(

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from services.catalog.app import create_app
 from services.catalog.config import CatalogSettings
 from services.catalog.folding import folded_words
-from tests.catalog.conftest import AppFactory, load_demo_into
+from tests.catalog.conftest import CatalogDb
+from tests.support.tokens import TokenFactory
 
 URL = "/api/catalog/procedures"
 
 
-@pytest.fixture
-def client(make_app: AppFactory) -> FlaskClient:
-    app = make_app(role="province", province="38", limits=CatalogSettings(max_per_page=25))
-    load_demo_into(app.extensions["database"], "province", "38")
-    return app.test_client()
+@pytest.fixture(scope="module")
+def client(demo_db: CatalogDb, tokens: TokenFactory) -> Iterator[FlaskClient]:
+    limits = CatalogSettings(max_per_page=25)
+    app = create_app(demo_db.settings(), limits=limits, verifier=tokens.verifier())
+    yield app.test_client()
+    app.extensions["database"].engine.dispose()
 
 
 def search(client: FlaskClient, **params: Any) -> dict[str, Any]:
