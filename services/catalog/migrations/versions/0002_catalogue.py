@@ -87,7 +87,10 @@ def upgrade() -> None:
             "(setweight(to_tsvector('simple'::regconfig, name_folded), 'A') || "
             "setweight(to_tsvector('simple'::regconfig, description_folded), 'B')) STORED"
         )
-        op.execute("CREATE INDEX ix_procedure_search ON procedure USING gin (search_tsv)")
+        op.execute(
+            "CREATE INDEX ix_procedure_search ON procedure USING gin (search_tsv) "
+            "WHERE withdrawn_at IS NULL"
+        )
     else:
         op.execute(
             "CREATE VIRTUAL TABLE procedure_fts USING fts5("
