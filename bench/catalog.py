@@ -181,8 +181,8 @@ def fill(sessions: Callable[[], Session], n: int) -> float:
         if session.get_bind().dialect.name == "sqlite":
             session.execute(
                 text(
-                    "INSERT INTO procedure_fts(rowid, name, description) "
-                    "SELECT id, name_folded, description_folded FROM procedure"
+                    "INSERT INTO procedure_fts(rowid, name, description, code, province) "
+                    "SELECT id, name_folded, description_folded, code, province FROM procedure"
                 )
             )
     with sessions() as session:

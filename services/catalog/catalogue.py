@@ -107,22 +107,45 @@ def search_procedures(session: Session, query: ProcedureQuery, max_words: int = 
                 )
             )
         )
+    offset = (query.page - 1) * query.per_page
+    unfiltered = all(
+        value is None
+        for value in (
+            query.agency,
+            query.province,
+            query.level,
+            query.field,
+            query.life_event,
+            query.online,
+        )
+    )
+    index = search_index_for(session)
+    shortcut = None
+    if words and unfiltered and not _PROCEDURE_CODE.match(query.q.strip()):
+        shortcut = index.words_only(session, words, query.per_page, offset)
+    if shortcut is not None:
+        total, ids = shortcut
+        return Page(_summaries(session, ids), total, query.page, query.per_page)
     order: list[Any] = []
     if _PROCEDURE_CODE.match(query.q.strip()):
         base = base.where(Procedure.code == query.q.strip())
     elif words:
-        ranked = search_index_for(session).match(base, words)
+        ranked = index.match(base, words)
         base, order = ranked.statement, ranked.order_by
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     ids_stmt = (
         base.order_by(*order, Procedure.code, Procedure.province)
         .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
+        .offset(offset)
     )
     ids = list(session.scalars(ids_stmt))
+    return Page(_summaries(session, ids), int(total), query.page, query.per_page)
+
+
+def _summaries(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """The list items of the given procedures, in the given order."""
     rows = {p.id: p for p in session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
-    items = [{k: rows[i].body.get(k) for k in SUMMARY_KEYS} for i in ids if i in rows]
-    return Page(items, int(total), query.page, query.per_page)
+    return [{k: rows[i].body.get(k) for k in SUMMARY_KEYS} for i in ids if i in rows]
 
 
 def find_procedure(session: Session, code: str, province: str | None, home: str) -> Procedure:

@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 
 from services.catalog.models import Procedure
 
-_FTS = table("procedure_fts", column("rowid"), column("name"), column("description"))
+_FTS = table(
+    "procedure_fts",
+    column("rowid"),
+    column("name"),
+    column("description"),
+    column("code"),
+    column("province"),
+)
 _FTS_TABLE: ColumnElement[Any] = literal_column("procedure_fts")
 
 
@@ -57,6 +64,12 @@ class SearchIndex(Protocol):
         """Restrict `statement` (over Procedure) to rows holding every word; the last word
         may be the beginning of a word (the citizen may still be typing it)."""
 
+    def words_only(
+        self, session: Session, words: list[str], limit: int, offset: int
+    ) -> tuple[int, list[int]] | None:
+        """(total, ids of one page) for a search without filters, answered from the index
+        alone, ranked as match() ranks; None when the engine has no such shortcut."""
+
 
 class SqliteSearch:
     """FTS5; the index rows are written by the catalogue in the same transaction."""
@@ -65,17 +78,46 @@ class SqliteSearch:
         self.unindex(session, procedure.id)
         session.execute(
             insert(_FTS).values(
-                rowid=procedure.id, name=procedure.name_folded, description=description
+                rowid=procedure.id,
+                name=procedure.name_folded,
+                description=description,
+                code=procedure.code,
+                province=procedure.province,
             )
         )
 
     def unindex(self, session: Session, procedure_id: int) -> None:
         session.execute(delete(_FTS).where(_FTS.c.rowid == procedure_id))
 
-    def match(self, statement: Select[Any], words: list[str]) -> Ranked:
+    @staticmethod
+    def _queries(words: list[str]) -> tuple[str, str]:
         terms = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
-        everywhere = " AND ".join(terms)
-        in_name = " AND ".join(f"name : {t}" for t in terms)
+        return " AND ".join(terms), " AND ".join(f"name : {t}" for t in terms)
+
+    def words_only(
+        self, session: Session, words: list[str], limit: int, offset: int
+    ) -> tuple[int, list[int]] | None:
+        # Withdrawn procedures are unindexed, so the index alone answers: no row lookups.
+        everywhere, in_name = self._queries(words)
+        matching = _FTS_TABLE.op("MATCH")(literal(everywhere))
+        name_hits = select(_FTS.c.rowid).where(_FTS_TABLE.op("MATCH")(literal(in_name)))
+        total = session.scalar(select(func.count()).select_from(_FTS).where(matching)) or 0
+        ids = session.scalars(
+            select(_FTS.c.rowid)
+            .where(matching)
+            .order_by(
+                case((_FTS.c.rowid.in_(name_hits), 0), else_=1),
+                func.length(_FTS.c.name),
+                _FTS.c.code,
+                _FTS.c.province,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(total), [int(i) for i in ids]
+
+    def match(self, statement: Select[Any], words: list[str]) -> Ranked:
+        everywhere, in_name = self._queries(words)
         name_hits = select(_FTS.c.rowid).where(_FTS_TABLE.op("MATCH")(literal(in_name)))
         tier = case((Procedure.id.in_(name_hits), 0), else_=1)
         restricted = statement.join(_FTS, _FTS.c.rowid == Procedure.id).where(
@@ -91,6 +133,11 @@ class PostgresSearch:
         return None
 
     def unindex(self, session: Session, procedure_id: int) -> None:
+        return None
+
+    def words_only(
+        self, session: Session, words: list[str], limit: int, offset: int
+    ) -> tuple[int, list[int]] | None:
         return None
 
     def match(self, statement: Select[Any], words: list[str]) -> Ranked:

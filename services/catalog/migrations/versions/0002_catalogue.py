@@ -94,7 +94,8 @@ def upgrade() -> None:
     else:
         op.execute(
             "CREATE VIRTUAL TABLE procedure_fts USING fts5("
-            "name, description, tokenize = 'unicode61 remove_diacritics 2')"
+            "name, description, code UNINDEXED, province UNINDEXED, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
         )
 
 
