@@ -143,7 +143,7 @@ def _locked(session: Session, code: str, province: str) -> Procedure | None:
     ).first()
 
 
-def _store(session: Session, row: Procedure | None, body: dict[str, Any]) -> Procedure:
+def store_procedure(session: Session, row: Procedure | None, body: dict[str, Any]) -> Procedure:
     """Write the row, its filter links and its search entry from the public JSON."""
     if row is None:
         row = Procedure(code=body["code"], province=body["province"])
@@ -182,7 +182,7 @@ def publish(session: Session, data: dict[str, Any], province: str) -> dict[str, 
         raise Conflict(problems.PROCEDURE_EXISTS, procedure=data["code"])
     version = 1 if row is None else row.version + 1
     body = build_body(session, data, province, version)
-    _store(session, row, body)
+    store_procedure(session, row, body)
     record_event(session, PROCEDURE_PUBLISHED, {"procedure": body}, subject=body["code"])
     log.info("procedure published", extra={"procedure": body["code"], "version": version})
     return body
@@ -202,7 +202,7 @@ def update(
     if expected_version is not None and expected_version != row.version:
         raise Conflict(problems.VERSION_CONFLICT, procedure=code, version=row.version)
     body = build_body(session, {**data, "code": code}, province, row.version + 1)
-    _store(session, row, body)
+    store_procedure(session, row, body)
     record_event(session, PROCEDURE_UPDATED, {"procedure": body}, subject=code)
     log.info("procedure updated", extra={"procedure": code, "version": body["version"]})
     return body

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.catalog.constants import PROCEDURE_WITHDRAWN
 from services.catalog.models import Agency, Field, LifeEvent, Procedure
-from services.catalog.publishing import _store
+from services.catalog.publishing import store_procedure
 from services.catalog.search import search_index_for
 from services.core.bus.consumer import PermanentError
 
@@ -99,7 +99,7 @@ def apply_procedure_event(
     body = dict(procedure)
     body.setdefault("description", "")
     body.setdefault("life_events", [])
-    _store(session, row, body)
+    store_procedure(session, row, body)
     log.info(
         "procedure copied",
         extra={"procedure": code, "version": version, "province": province},
