@@ -149,3 +149,13 @@ def test_reference_lists_and_procedure_detail(client: FlaskClient) -> None:
     assert missing.status_code == 404
     assert missing.get_json()["code"] == "procedure_not_found"
     assert client.get("/api/catalog/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"AND OR NOT * ( ) : ^', "khai' OR 1=1 --", "NEAR(khai sinh)", "💡 đ", "   ", "a:* & b"],
+)
+def test_search_syntax_of_the_engines_cannot_be_injected(client: FlaskClient, q: str) -> None:
+    page = search(client, q=q)
+    assert isinstance(page["total"], int)
+    assert page["page"] == 1
