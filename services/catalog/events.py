@@ -1,14 +1,44 @@
-"""Events the catalog service publishes and the handlers its worker runs."""
+"""Events the catalog service publishes and the handlers its worker runs.
+
+Published (see publishing.py): catalog.procedure.published / .updated / .withdrawn.
+Consumed on a national deployment only: the provinces' catalog.procedure.* events, kept
+in the union catalogue; events of this deployment's own catalogue are skipped.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalog import SERVICE
-from services.core.bus.consumer import Consumer
+from services.catalog.constants import PROCEDURE_EVENT_PATTERN, PROCEDURE_EVENTS
+from services.catalog.replica import apply_procedure_event
+from services.core.bus.consumer import Consumer, PermanentError
+from services.core.bus.envelope import Envelope
 from services.core.config import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
-    """The service's consumer with every handler registered."""
-    return Consumer(SERVICE, sessions, settings.bus)
+    """The service's consumer with every handler registered (none on a province)."""
+    consumer = Consumer(SERVICE, sessions, settings.bus)
+    if settings.portal_role == "national":
+        register_union_handlers(consumer, own_province=settings.province)
+    return consumer
+
+
+def register_union_handlers(consumer: Consumer, own_province: str) -> None:
+    """Keep the provinces' procedures in this (national) catalogue."""
+
+    @consumer.on_event(PROCEDURE_EVENT_PATTERN)
+    def copy_province_procedure(session: Session, envelope: Envelope) -> None:
+        if envelope.province == own_province:
+            return  # our own publication: the catalogue already holds it
+        if envelope.type not in PROCEDURE_EVENTS:
+            raise PermanentError(f"unexpected event type {envelope.type}")
+        procedure = envelope.data.get("procedure")
+        if not isinstance(procedure, dict):
+            raise PermanentError("event data has no procedure object")
+        apply_procedure_event(session, envelope.type, procedure, envelope.province)

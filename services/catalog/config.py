@@ -1,0 +1,48 @@
+"""The catalog service's own settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.core.config import ConfigError
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """Limits of the catalogue's HTTP API; every one has a safe default."""
+
+    default_per_page: int = 20
+    max_per_page: int = 100
+    max_query_length: int = 200
+    max_query_words: int = 8
+    max_body_bytes: int = 512 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CatalogSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        settings = cls(
+            default_per_page=_positive_int(env, "CATALOG_DEFAULT_PER_PAGE", d.default_per_page),
+            max_per_page=_positive_int(env, "CATALOG_MAX_PER_PAGE", d.max_per_page),
+            max_query_length=_positive_int(env, "CATALOG_MAX_QUERY_LENGTH", d.max_query_length),
+            max_query_words=_positive_int(env, "CATALOG_MAX_QUERY_WORDS", d.max_query_words),
+            max_body_bytes=_positive_int(env, "CATALOG_MAX_BODY_BYTES", d.max_body_bytes),
+        )
+        if settings.default_per_page > settings.max_per_page:
+            raise ConfigError("CATALOG_DEFAULT_PER_PAGE must not exceed CATALOG_MAX_PER_PAGE")
+        return settings
