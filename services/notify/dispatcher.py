@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,11 +35,20 @@ from services.notify.delivery import (
     record_outcome_event,
 )
 from services.notify.models import DeliveryAttempt, Notification
-from services.notify.providers import Message, Outcome, Provider, Result
+from services.notify.providers import LocalProvider, Message, Outcome, Provider, Result
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+def notification_attempt(session: Session, notification_id: str, number: int) -> DeliveryAttempt:
+    return session.scalars(
+        select(DeliveryAttempt).where(
+            DeliveryAttempt.notification_id == notification_id,
+            DeliveryAttempt.number == number,
+        )
+    ).one()
 
 
 class Dispatcher:
@@ -65,54 +75,75 @@ class Dispatcher:
 
     # -- one notification -----------------------------------------------------------------
 
+    def _start(
+        self, session: Session, notification_id: str, now: datetime
+    ) -> tuple[Notification, Message, Provider] | None:
+        """Under a row lock: move a due notification to `sending` and open an attempt."""
+        notification = session.get(Notification, notification_id, with_for_update=True)
+        if (
+            notification is None
+            or notification.status not in DUE
+            or notification.next_attempt_at is None
+            or notification.next_attempt_at > now
+            or notification.to is None
+        ):
+            return None
+        provider = self.providers[notification.channel]
+        move(notification, SENDING, now)
+        notification.attempts += 1
+        notification.lease_until = now + timedelta(seconds=self.settings.sending_lease)
+        session.add(
+            DeliveryAttempt(
+                notification_id=notification.id,
+                number=notification.attempts,
+                provider=provider.name,
+                started_at=now,
+            )
+        )
+        message = Message(
+            notification_id=notification.id,
+            channel=notification.channel,
+            to=notification.to,
+            subject=notification.subject,
+            body=notification.body,
+            html=notification.html,
+            template=notification.template,
+            reference=notification.reference,
+        )
+        return notification, message, provider
+
     def _claim(self, notification_id: str) -> tuple[Message, int, Provider] | None:
+        with self.sessions.begin() as session:
+            started = self._start(session, notification_id, self.clock())
+            if started is None:
+                return None
+            notification, message, provider = started
+            return message, notification.attempts, provider
+
+    def _deliver_locally(self, notification_id: str) -> tuple[str, str] | None:
+        """Inbox and dev outbox write to our own database: one transaction, no lease."""
         now = self.clock()
         with self.sessions.begin() as session:
-            notification = session.get(Notification, notification_id, with_for_update=True)
-            if (
-                notification is None
-                or notification.status not in DUE
-                or notification.next_attempt_at is None
-                or notification.next_attempt_at > now
-                or notification.to is None
-            ):
+            started = self._start(session, notification_id, now)
+            if started is None:
                 return None
-            provider = self.providers[notification.channel]
-            move(notification, SENDING, now)
-            notification.attempts += 1
-            notification.lease_until = now + timedelta(seconds=self.settings.sending_lease)
-            session.add(
-                DeliveryAttempt(
-                    notification_id=notification.id,
-                    number=notification.attempts,
-                    provider=provider.name,
-                    started_at=now,
-                )
-            )
-            message = Message(
-                notification_id=notification.id,
-                channel=notification.channel,
-                to=notification.to,
-                subject=notification.subject,
-                body=notification.body,
-                html=notification.html,
-                template=notification.template,
-                reference=notification.reference,
-            )
-            return message, notification.attempts, provider
+            notification, message, provider = started
+            outcome = cast(LocalProvider, provider).store(session, message)
+            session.flush()
+            attempt = notification_attempt(session, notification.id, notification.attempts)
+            attempt.finished_at = now
+            attempt.outcome = outcome.result
+            attempt.provider_reference = outcome.provider_reference
+            self._apply(session, notification, outcome.result, now)
+            return provider.name, notification.status
 
     def _finish(self, notification_id: str, number: int, outcome: Outcome) -> str | None:
         now = self.clock()
         with self.sessions.begin() as session:
             notification = session.get(Notification, notification_id, with_for_update=True)
-            attempt = session.scalar(
-                select(DeliveryAttempt).where(
-                    DeliveryAttempt.notification_id == notification_id,
-                    DeliveryAttempt.number == number,
-                )
-            )
-            if notification is None or attempt is None:
+            if notification is None:
                 return None
+            attempt = notification_attempt(session, notification_id, number)
             attempt.finished_at = now
             attempt.outcome = outcome.result
             attempt.error = outcome.error
@@ -144,6 +175,20 @@ class Dispatcher:
 
     def deliver(self, notification_id: str) -> str | None:
         """One attempt if the notification is due; its status afterwards (None: not due)."""
+        with self.sessions() as session:
+            channel = session.scalar(
+                select(Notification.channel).where(Notification.id == notification_id)
+            )
+        if channel is not None and getattr(self.providers[channel], "local", False):
+            done = self._deliver_locally(notification_id)
+            if done is None:
+                return None
+            self.attempted_total += 1
+            log.info(
+                "notification attempt finished",
+                extra={"notification_id": notification_id, "provider": done[0], "status": done[1]},
+            )
+            return done[1]
         claimed = self._claim(notification_id)
         if claimed is None:
             return None
@@ -195,13 +240,8 @@ class Dispatcher:
                 .with_for_update(skip_locked=True)
             ).all()
             for notification in lost:
-                attempt = session.scalar(
-                    select(DeliveryAttempt).where(
-                        DeliveryAttempt.notification_id == notification.id,
-                        DeliveryAttempt.number == notification.attempts,
-                    )
-                )
-                if attempt is not None and attempt.finished_at is None:
+                attempt = notification_attempt(session, notification.id, notification.attempts)
+                if attempt.finished_at is None:
                     attempt.finished_at = now
                     attempt.outcome = "lost"
                     attempt.error = "worker lost during the attempt"

@@ -43,7 +43,7 @@ class Notification(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     delivery_attempts: Mapped[list[DeliveryAttempt]] = relationship(
-        back_populates="notification", order_by="DeliveryAttempt.number", lazy="selectin"
+        back_populates="notification", order_by="DeliveryAttempt.number", lazy="select"
     )
 
     __table_args__ = (

@@ -60,59 +60,73 @@ class Provider(Protocol):
     def send(self, message: Message) -> Outcome: ...
 
 
+class LocalProvider(Provider, Protocol):
+    """A provider that only writes to notify's own database: done inside one transaction."""
+
+    def store(self, session: Session, message: Message) -> Outcome: ...
+
+
 class DevOutboxProvider:
     """Stores what would have been sent, readable at /api/notify/dev/outbox."""
 
     name = DEV_OUTBOX
+    local = True
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
+    def store(self, session: Session, message: Message) -> Outcome:
+        session.add(
+            DevOutboxMessage(
+                notification_id=message.notification_id,
+                channel=message.channel,
+                to=message.to,
+                subject=message.subject,
+                body=message.body,
+                created_at=utcnow(),
+            )
+        )
+        return Outcome(Result.DELIVERED)
+
     def send(self, message: Message) -> Outcome:
         try:
             with self.sessions.begin() as session:
-                session.add(
-                    DevOutboxMessage(
-                        notification_id=message.notification_id,
-                        channel=message.channel,
-                        to=message.to,
-                        subject=message.subject,
-                        body=message.body,
-                        created_at=utcnow(),
-                    )
-                )
+                return self.store(session, message)
         except IntegrityError:
-            pass  # an earlier attempt stored it before the worker was lost
-        return Outcome(Result.DELIVERED)
+            return Outcome(Result.DELIVERED)  # stored by an earlier attempt
 
 
 class InboxProvider:
     """Puts the message into the citizen's in-portal inbox."""
 
     name = "inbox"
+    local = True
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def send(self, message: Message) -> Outcome:
+    def store(self, session: Session, message: Message) -> Outcome:
         item_id = str(uuid.uuid4())
+        session.add(
+            InboxItem(
+                id=item_id,
+                notification_id=message.notification_id,
+                account_id=message.to,
+                template=message.template,
+                reference=message.reference,
+                subject=message.subject,
+                body=message.body,
+                created_at=utcnow(),
+            )
+        )
+        return Outcome(Result.DELIVERED, provider_reference=item_id)
+
+    def send(self, message: Message) -> Outcome:
         try:
             with self.sessions.begin() as session:
-                session.add(
-                    InboxItem(
-                        id=item_id,
-                        notification_id=message.notification_id,
-                        account_id=message.to,
-                        template=message.template,
-                        reference=message.reference,
-                        subject=message.subject,
-                        body=message.body,
-                        created_at=utcnow(),
-                    )
-                )
+                return self.store(session, message)
         except IntegrityError:
             return Outcome(Result.DELIVERED)  # stored by an earlier attempt
-        return Outcome(Result.DELIVERED, provider_reference=item_id)
 
 
 class HttpSmsProvider:

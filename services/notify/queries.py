@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.core.phones import InvalidPhone, normalize_mobile
 from services.notify.models import DevOutboxMessage, InboxItem, Notification
@@ -102,7 +102,7 @@ def notifications_page(
     per_page: int,
 ) -> Page[Notification]:
     """Admin view, newest first, with attempts loaded."""
-    query = select(Notification)
+    query = select(Notification).options(selectinload(Notification.delivery_attempts))
     if status is not None:
         query = query.where(Notification.status == status)
     if to is not None:

@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
 from services.core.bus.envelope import Envelope
@@ -33,14 +34,20 @@ def accept(db: NotifyDb, envelope: Envelope, settings: NotifySettings, clock: Cl
 
 def notification(db: NotifyDb, notification_id: str) -> Notification:
     with db.sessions() as session:
-        found = session.get(Notification, notification_id)
+        found = session.get(
+            Notification, notification_id, options=[selectinload(Notification.delivery_attempts)]
+        )
         assert found is not None
         return found
 
 
 def by_channel(db: NotifyDb, command_id: str) -> dict[str, Notification]:
     with db.sessions() as session:
-        rows = session.scalars(select(Notification).where(Notification.command_id == command_id))
+        rows = session.scalars(
+            select(Notification)
+            .options(selectinload(Notification.delivery_attempts))
+            .where(Notification.command_id == command_id)
+        )
         return {n.channel: n for n in rows}
 
 
