@@ -26,7 +26,7 @@ from typing import Any
 
 import pika
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.core.bus.consumer import Consumer
 from services.core.bus.envelope import Envelope, utcnow
@@ -232,7 +232,16 @@ def main() -> None:
     counter = iter(range(100))
 
     def database_url() -> str:
-        return url_env or f"sqlite:///{tmp}/notify-{next(counter)}.db"
+        if not url_env:
+            return f"sqlite:///{tmp}/notify-{next(counter)}.db"
+        # PostgreSQL: a fresh schema per scenario, left for inspection (drop bench_*).
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(url_env)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        joiner = "&" if "?" in url_env else "?"
+        return f"{url_env}{joiner}options=-csearch_path%3D{schema}"
 
     notify = NotifySettings(
         poll_interval=0.5,

@@ -268,6 +268,8 @@ class Dispatcher:
             notification_id = self._queue.get()
             if notification_id is None:
                 return
+            if self._stopping.is_set():
+                continue  # still created or due in the database: found again at start
             with self._lock:
                 self._queued.discard(notification_id)
             try:
