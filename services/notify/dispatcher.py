@@ -112,22 +112,18 @@ class Dispatcher:
         )
         return notification, message, provider
 
-    def _claim(self, notification_id: str) -> tuple[Message, int, Provider] | None:
-        with self.sessions.begin() as session:
-            started = self._start(session, notification_id, self.clock())
-            if started is None:
-                return None
-            notification, message, provider = started
-            return message, notification.attempts, provider
-
-    def _deliver_locally(self, notification_id: str) -> tuple[str, str] | None:
-        """Inbox and dev outbox write to our own database: one transaction, no lease."""
+    def _claim(self, notification_id: str) -> tuple[Message, int, Provider] | str | None:
+        """Start an attempt. A local provider (inbox, dev outbox) only writes to our own
+        database, so it completes in this same transaction: the final status is returned.
+        Otherwise the message to hand to the provider once the transaction is committed."""
         now = self.clock()
         with self.sessions.begin() as session:
             started = self._start(session, notification_id, now)
             if started is None:
                 return None
             notification, message, provider = started
+            if not getattr(provider, "local", False):
+                return message, notification.attempts, provider
             outcome = cast(LocalProvider, provider).store(session, message)
             session.flush()
             attempt = notification_attempt(session, notification.id, notification.attempts)
@@ -135,7 +131,7 @@ class Dispatcher:
             attempt.outcome = outcome.result
             attempt.provider_reference = outcome.provider_reference
             self._apply(session, notification, outcome.result, now)
-            return provider.name, notification.status
+            return notification.status
 
     def _finish(self, notification_id: str, number: int, outcome: Outcome) -> str | None:
         now = self.clock()
@@ -175,23 +171,15 @@ class Dispatcher:
 
     def deliver(self, notification_id: str) -> str | None:
         """One attempt if the notification is due; its status afterwards (None: not due)."""
-        with self.sessions() as session:
-            channel = session.scalar(
-                select(Notification.channel).where(Notification.id == notification_id)
-            )
-        if channel is not None and getattr(self.providers[channel], "local", False):
-            done = self._deliver_locally(notification_id)
-            if done is None:
-                return None
-            self.attempted_total += 1
-            log.info(
-                "notification attempt finished",
-                extra={"notification_id": notification_id, "provider": done[0], "status": done[1]},
-            )
-            return done[1]
         claimed = self._claim(notification_id)
-        if claimed is None:
-            return None
+        if claimed is None or isinstance(claimed, str):
+            if claimed is not None:
+                self.attempted_total += 1
+                log.info(
+                    "notification delivered locally",
+                    extra={"notification_id": notification_id, "status": claimed},
+                )
+            return claimed
         message, number, provider = claimed
         try:
             outcome = provider.send(message)

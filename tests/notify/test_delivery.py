@@ -283,22 +283,22 @@ def test_a_gateway_that_does_not_answer_at_all_is_a_temporary_failure(
 
 
 def test_a_notification_left_sending_by_a_lost_worker_is_attempted_again(
-    notify_db: NotifyDb, notify_settings: NotifySettings, clock: Clock
+    notify_db: NotifyDb,
+    notify_settings: NotifySettings,
+    clock: Clock,
+    gateway: SmsGatewaySimulator,
 ) -> None:
-    [notification_id] = accept(notify_db, make_command(channels=("email",)), notify_settings, clock)
-    dispatcher = Dispatcher(
-        notify_db.sessions,
-        build_providers(notify_settings, notify_db.sessions),
-        notify_settings,
-        clock=clock,
-    )
-    assert dispatcher._claim(notification_id) is not None  # the worker dies here
-    assert dispatcher.recover_lost() == 0  # the lease still holds
+    [notification_id] = accept(notify_db, make_command(channels=("sms",)), notify_settings, clock)
+    dispatcher = gateway_dispatcher(notify_db, notify_settings, gateway, clock)
+    claimed = dispatcher._claim(notification_id)  # the worker dies before the gateway call
+    assert claimed is not None and not isinstance(claimed, str)
+    assert dispatcher.due_ids() == [] and dispatcher.recover_lost() == 0  # lease holds
     clock.advance(notify_settings.sending_lease + 1)
     assert dispatcher.recover_lost() == 1
     assert dispatcher.deliver(notification_id) == "delivered"
     found = notification(notify_db, notification_id)
     assert [a.outcome for a in found.delivery_attempts] == ["lost", "delivered"]
+    assert len(gateway.state.accepted) == 1
 
 
 def test_states_only_move_forward(
