@@ -77,7 +77,7 @@ class Dispatcher:
 
     def _start(
         self, session: Session, notification_id: str, now: datetime
-    ) -> tuple[Notification, Message, Provider] | None:
+    ) -> tuple[Notification, DeliveryAttempt, Message, Provider] | None:
         """Under a row lock: move a due notification to `sending` and open an attempt."""
         notification = session.get(Notification, notification_id, with_for_update=True)
         if (
@@ -92,14 +92,13 @@ class Dispatcher:
         move(notification, SENDING, now)
         notification.attempts += 1
         notification.lease_until = now + timedelta(seconds=self.settings.sending_lease)
-        session.add(
-            DeliveryAttempt(
-                notification_id=notification.id,
-                number=notification.attempts,
-                provider=provider.name,
-                started_at=now,
-            )
+        attempt = DeliveryAttempt(
+            notification_id=notification.id,
+            number=notification.attempts,
+            provider=provider.name,
+            started_at=now,
         )
+        session.add(attempt)
         message = Message(
             notification_id=notification.id,
             channel=notification.channel,
@@ -110,7 +109,7 @@ class Dispatcher:
             template=notification.template,
             reference=notification.reference,
         )
-        return notification, message, provider
+        return notification, attempt, message, provider
 
     def _claim(self, notification_id: str) -> tuple[Message, int, Provider] | str | None:
         """Start an attempt. A local provider (inbox, dev outbox) only writes to our own
@@ -121,12 +120,10 @@ class Dispatcher:
             started = self._start(session, notification_id, now)
             if started is None:
                 return None
-            notification, message, provider = started
+            notification, attempt, message, provider = started
             if not getattr(provider, "local", False):
                 return message, notification.attempts, provider
             outcome = cast(LocalProvider, provider).store(session, message)
-            session.flush()
-            attempt = notification_attempt(session, notification.id, notification.attempts)
             attempt.finished_at = now
             attempt.outcome = outcome.result
             attempt.provider_reference = outcome.provider_reference
