@@ -85,3 +85,19 @@ def test_limits_are_configurable() -> None:
     assert settings.retry_delays == (1.0, 2.0, 4.0) and settings.max_attempts == 4
     assert settings.sms_per_recipient_per_hour == 3
     assert not settings.sms_strip_diacritics and settings.smtp_starttls
+
+
+def test_check_config_prints_settings_without_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.notify.manage import main
+
+    for name, value in {**PRODUCTION_OK, "NOTIFY_SMS_GATEWAY_API_KEY": "s3cr3t"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "sms_provider=http" in out and "sms_gateway_api_key=***" in out
+    assert "s3cr3t" not in out
+    monkeypatch.setenv("NOTIFY_SMS_PROVIDER", "dev-outbox")
+    assert main(["check-config"]) == 2
+    assert "dev outbox" in capsys.readouterr().err
