@@ -230,12 +230,14 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-notify-")
     url_env = os.environ.get("NOTIFY_BENCH_DATABASE_URL")
     counter = iter(range(100))
+    schemas: list[str] = []
 
     def database_url() -> str:
         if not url_env:
             return f"sqlite:///{tmp}/notify-{next(counter)}.db"
-        # PostgreSQL: a fresh schema per scenario, left for inspection (drop bench_*).
+        # PostgreSQL: a fresh schema per scenario, dropped at the end.
         schema = f"bench_{uuid.uuid4().hex[:10]}"
+        schemas.append(schema)
         admin = make_engine(url_env)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -277,6 +279,12 @@ def main() -> None:
         ),
     ]
     controller.stop()
+    if url_env:
+        admin = make_engine(url_env)
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
     print(
         f"\nnotify benchmark ({'SQLite' if not url_env else url_env.split(':')[0]}, "
