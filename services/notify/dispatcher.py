@@ -111,6 +111,23 @@ class Dispatcher:
         )
         return notification, attempt, message, provider
 
+    def is_local(self, channel: str) -> bool:
+        return bool(getattr(self.providers.get(channel), "local", False))
+
+    def complete_locally(self, session: Session, notification_id: str, now: datetime) -> str:
+        """Deliver through a local provider inside the caller's transaction (the command's):
+        the inbox message commits with the command, with no second transaction."""
+        started = self._start(session, notification_id, now)
+        if started is None:
+            raise RuntimeError(f"notification {notification_id} is not due")
+        notification, attempt, message, provider = started
+        outcome = cast(LocalProvider, provider).store(session, message)
+        attempt.finished_at = now
+        attempt.outcome = outcome.result
+        attempt.provider_reference = outcome.provider_reference
+        self._apply(session, notification, outcome.result, now)
+        return notification.status
+
     def _claim(self, notification_id: str) -> tuple[Message, int, Provider] | str | None:
         """Start an attempt. A local provider (inbox, dev outbox) only writes to our own
         database, so it completes in this same transaction: the final status is returned.

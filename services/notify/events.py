@@ -16,6 +16,7 @@ from services.notify import SERVICE
 from services.notify.config import NotifySettings
 from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept_command
 from services.notify.dispatcher import Dispatcher
+from services.notify.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,19 @@ def build_consumer(
 
     @consumer.on_command(NOTIFY_SEND)
     def accept_send_command(session: Session, envelope: Envelope) -> None:
+        now = utcnow()
         try:
-            ids = accept_command(session, envelope, notify_settings, utcnow())
+            created = accept_command(session, envelope, notify_settings, now)
         except CommandError as exc:
             # Never the personalisation: it may hold an OTP code.
             raise PermanentError(f"notify.send refused: {exc}") from exc
+        ids = []
+        for notification_id in created:
+            notification = session.get(Notification, notification_id)  # identity map
+            if notification is not None and dispatcher.is_local(notification.channel):
+                dispatcher.complete_locally(session, notification_id, now)
+            else:
+                ids.append(notification_id)
         if ids:
             # Attempt right away, but only once the notifications are committed.
             event.listen(session, "after_commit", lambda _s: dispatcher.wake(ids), once=True)
