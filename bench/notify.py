@@ -220,10 +220,10 @@ def scenario(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--commands", type=int, default=1500)
-    parser.add_argument("--smtp-commands", type=int, default=600)
-    parser.add_argument("--rate", type=float, default=100.0, help="paced commands/s")
-    parser.add_argument("--paced-seconds", type=float, default=8.0)
+    parser.add_argument("--commands", type=int, default=1000)
+    parser.add_argument("--smtp-commands", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=50.0, help="paced commands/s")
+    parser.add_argument("--paced-seconds", type=float, default=6.0)
     args = parser.parse_args()
 
     bus = BusSettings.from_env()

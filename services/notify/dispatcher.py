@@ -80,6 +80,11 @@ class Dispatcher:
     ) -> tuple[Notification, DeliveryAttempt, Message, Provider] | None:
         """Under a row lock: move a due notification to `sending` and open an attempt."""
         notification = session.get(Notification, notification_id, with_for_update=True)
+        return self._begin_attempt(session, notification, now)
+
+    def _begin_attempt(
+        self, session: Session, notification: Notification | None, now: datetime
+    ) -> tuple[Notification, DeliveryAttempt, Message, Provider] | None:
         if (
             notification is None
             or notification.status not in DUE
@@ -114,12 +119,12 @@ class Dispatcher:
     def is_local(self, channel: str) -> bool:
         return bool(getattr(self.providers.get(channel), "local", False))
 
-    def complete_locally(self, session: Session, notification_id: str, now: datetime) -> str:
-        """Deliver through a local provider inside the caller's transaction (the command's):
+    def complete_locally(self, session: Session, notification: Notification, now: datetime) -> str:
+        """Deliver a notification created in this transaction through a local provider:
         the inbox message commits with the command, with no second transaction."""
-        started = self._start(session, notification_id, now)
+        started = self._begin_attempt(session, notification, now)
         if started is None:
-            raise RuntimeError(f"notification {notification_id} is not due")
+            raise RuntimeError(f"notification {notification.id} is not due")
         notification, attempt, message, provider = started
         outcome = cast(LocalProvider, provider).store(session, message)
         attempt.finished_at = now

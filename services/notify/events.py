@@ -47,7 +47,7 @@ def build_consumer(
         for notification_id in created:
             notification = session.get(Notification, notification_id)  # identity map
             if notification is not None and dispatcher.is_local(notification.channel):
-                dispatcher.complete_locally(session, notification_id, now)
+                dispatcher.complete_locally(session, notification, now)
             else:
                 ids.append(notification_id)
         if ids:
