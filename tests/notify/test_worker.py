@@ -119,6 +119,7 @@ def test_a_command_is_delivered_once_on_every_channel_and_reported(
         events = drain(amqp_channel, event_queue, 3)
     assert {e["type"] for e in events} == {"notify.notification.delivered"}
     assert {e["data"]["channel"] for e in events} == {"sms", "email", "inbox"}  # type: ignore[index]
+    assert {e["causation_id"] for e in events} == {command.id}
     flat = json.dumps(events, ensure_ascii=False)
     assert "+84912345678" not in flat and "nguyenvana@example.vn" not in flat
     assert count(notify_db, Notification) == 3
@@ -165,3 +166,22 @@ def test_a_malformed_command_goes_to_the_dead_letter_queue(
         publish(bus_settings, names, command)
         stack.waiter.wait_for(command.id, "dead_lettered")
     assert count(sqlite_db, Notification) == 0
+
+
+def test_a_fresh_notification_is_sent_at_once_not_at_the_next_poll(
+    sqlite_db: NotifyDb,
+    bus_settings: BusSettings,
+    names: Names,
+    notify_settings: NotifySettings,
+    gateway: SmsGatewaySimulator,
+) -> None:
+    settings = replace(notify_settings, poll_interval=120.0)  # the poll will not help
+    stack = Stack(sqlite_db, bus_settings, names, settings, gateway.url)
+    commands = [make_command(channels=("sms",), reference=f"d-{i}") for i in range(5)]
+    with running(stack.consumer, stack.relay, stack.dispatcher):
+        wait_until(lambda: stack.consumer.connected, what="consumer connected")
+        wait_until(lambda: stack.dispatcher.running, what="dispatcher running")
+        for command in commands:
+            publish(bus_settings, names, command)
+        wait_until(lambda: len(gateway.state.accepted) == 5, timeout=10, what="5 SMS sent")
+    assert {m["to"] for m in gateway.state.accepted} == {"+84912345678"}
