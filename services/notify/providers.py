@@ -9,6 +9,7 @@ permanent (the request itself is wrong: other 4xx, a refused recipient).
 from __future__ import annotations
 
 import smtplib
+import threading
 import uuid
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -178,6 +179,8 @@ class SmtpEmailProvider:
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
+        # One connection per delivery thread, kept open between messages.
+        self._local = threading.local()
 
     def build(self, message: Message) -> EmailMessage:
         display, address = parseaddr(self.settings.email_from)
@@ -193,16 +196,45 @@ class SmtpEmailProvider:
             email.add_alternative(message.html, subtype="html", charset="utf-8")
         return email
 
-    def send(self, message: Message) -> Outcome:
+    def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+        try:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _drop(self) -> None:
+        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
+        self._local.smtp = None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def _send_on_connection(self, email: EmailMessage) -> None:
+        """Reuse this thread's connection; a connection the server closed is reopened once."""
+        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
+        if smtp is not None:
+            try:
+                smtp.send_message(email)
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                self._drop()
+        smtp = self._connect()
+        self._local.smtp = smtp
+        smtp.send_message(email)
+
+    def send(self, message: Message) -> Outcome:
         email = self.build(message)
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls()
-                if s.smtp_username:
-                    smtp.login(s.smtp_username, s.smtp_password)
-                smtp.send_message(email)
+            self._send_on_connection(email)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             kind = Result.TEMPORARY if all(400 <= c < 500 for c in codes) else Result.PERMANENT
@@ -211,8 +243,13 @@ class SmtpEmailProvider:
             kind = Result.TEMPORARY if 400 <= exc.smtp_code < 500 else Result.PERMANENT
             return Outcome(kind, f"SMTP {exc.smtp_code}")
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
             return Outcome(Result.TEMPORARY, f"SMTP unavailable: {type(exc).__name__}")
         return Outcome(Result.DELIVERED, provider_reference=email["Message-ID"])
+
+    def close(self) -> None:
+        """Close this thread's connection (the worker's threads end with the process)."""
+        self._drop()
 
 
 def build_providers(

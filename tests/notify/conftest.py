@@ -111,6 +111,15 @@ class SmtpSink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse: int | None = None
+    greetings: int = 0
+    controller: Any = None
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1  # one per SMTP connection
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -139,10 +148,10 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink("127.0.0.1", free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
+    sink.controller = Controller(sink, hostname=sink.host, port=sink.port)
+    sink.controller.start()
     yield sink
-    controller.stop()
+    sink.controller.stop()
 
 
 def make_command(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from aiosmtpd.controller import Controller
+
 from services.notify.config import NotifySettings
 from services.notify.delivery import accept_command
 from services.notify.dispatcher import Dispatcher
@@ -82,3 +84,26 @@ def test_an_unreachable_smtp_server_is_a_temporary_failure_that_recovers(
     [due] = dispatcher.due_ids()
     assert dispatcher.deliver(due) == "delivered"
     assert len(smtp_sink.messages) == 1
+
+
+def test_a_delivery_thread_reuses_its_connection_and_reconnects_after_a_server_restart(
+    sqlite_db: NotifyDb, notify_settings: NotifySettings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    settings = smtp_settings(notify_settings, smtp_sink)
+    dispatcher = Dispatcher(
+        sqlite_db.sessions, build_providers(settings, sqlite_db.sessions), settings, clock=clock
+    )
+
+    def send(reference: str) -> str | None:
+        envelope = make_command(channels=("email",), reference=reference)
+        with sqlite_db.sessions.begin() as session:
+            [notification_id] = accept_command(session, envelope, settings, clock())
+        return dispatcher.deliver(notification_id)
+
+    assert [send(f"r{i}") for i in range(3)] == ["delivered"] * 3
+    assert smtp_sink.greetings == 1 and len(smtp_sink.messages) == 3
+    smtp_sink.controller.stop()  # the server goes away and comes back
+    smtp_sink.controller = Controller(smtp_sink, hostname=smtp_sink.host, port=smtp_sink.port)
+    smtp_sink.controller.start()
+    assert send("after-restart") == "delivered"
+    assert smtp_sink.greetings == 2 and len(smtp_sink.messages) == 4
