@@ -104,6 +104,7 @@ def notifications(args: dict[str, Any]) -> Any:
             to=_recipient(args.get("to")),
             channel=args.get("channel"),
             reference=args.get("reference"),
+            account_id=args.get("account_id"),
             page=args["page"],
             per_page=args["per_page"],
         )

@@ -98,6 +98,7 @@ def notifications_page(
     to: str | None,
     channel: str | None,
     reference: str | None,
+    account_id: str | None = None,
     page: int,
     per_page: int,
 ) -> Page[Notification]:
@@ -111,5 +112,7 @@ def notifications_page(
         query = query.where(Notification.channel == channel)
     if reference is not None:
         query = query.where(Notification.reference == reference)
+    if account_id is not None:
+        query = query.where(Notification.account_id == account_id)
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
     return _page(session, query, page, per_page)

@@ -67,6 +67,7 @@ class NotificationsQuerySchema(PageQuerySchema):
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
     to = fields.String(validate=validate.Length(min=3, max=320))
     reference = fields.String(validate=validate.Length(max=128))
+    account_id = fields.String(validate=validate.Length(max=64))
 
 
 class AttemptSchema(Schema):

@@ -184,6 +184,10 @@ def test_admins_see_notifications_with_attempts(
     ).get_json()["items"]
     assert [i["to"] for i in by_mail] == ["ng********@example.vn"]
     assert "body" not in by_mail[0]
+    mine = client.get(
+        "/api/notify/notifications?account_id=acc-1&channel=inbox", headers=admin
+    ).get_json()
+    assert mine["total"] == 1 and mine["items"][0]["account_id"] == "acc-1"
     skipped = client.get("/api/notify/notifications?status=skipped", headers=admin).get_json()
     assert skipped["items"][0]["failure_reason"] == "no_address"
     assert_problem(
