@@ -33,10 +33,14 @@ def test_every_consumed_command_has_a_queue_and_a_handler(sqlite_db: NotifyDb) -
         assert consumer.handler_for(spec.name, command) is not None
 
 
-@pytest.mark.skipif(not CONTRACT.exists(), reason="the shared contract is not on this machine")
+CONTRACT_EVENTS = {"notify.notification.delivered", "notify.notification.failed"}
+
+
 def test_every_published_event_is_in_the_contract() -> None:
-    documented = set(re.findall(r"`(notify\.[a-z_.]+)`", CONTRACT.read_text(encoding="utf-8")))
-    assert set(PUBLISHED_EVENTS) <= documented
+    assert set(PUBLISHED_EVENTS) == CONTRACT_EVENTS
+    if CONTRACT.exists():  # the shared contract, where the engineers' machines have it
+        text = CONTRACT.read_text(encoding="utf-8")
+        assert set(re.findall(r"`(notify\.[a-z_.]+)`", text)) >= CONTRACT_EVENTS
 
 
 def test_otp_codes_never_reach_the_logs(
