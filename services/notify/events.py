@@ -2,13 +2,56 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer
+from services.core.bus.commands import NOTIFY_SEND
+from services.core.bus.consumer import Consumer, PermanentError
+from services.core.bus.envelope import Envelope, utcnow
+from services.core.bus.names import Names
 from services.core.config import ServiceSettings
 from services.notify import SERVICE
+from services.notify.config import NotifySettings
+from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept_command
+from services.notify.dispatcher import Dispatcher
+from services.notify.models import Notification
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_EVENTS = (EVENT_DELIVERED, EVENT_FAILED)
+CONSUMED_COMMANDS = (NOTIFY_SEND,)
 
 
-def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
+def build_consumer(
+    settings: ServiceSettings,
+    sessions: sessionmaker[Session],
+    notify_settings: NotifySettings,
+    dispatcher: Dispatcher,
+    *,
+    names: Names | None = None,
+) -> Consumer:
     """The service's consumer with every handler registered."""
-    return Consumer(SERVICE, sessions, settings.bus)
+    consumer = Consumer(SERVICE, sessions, settings.bus, names=names)
+
+    @consumer.on_command(NOTIFY_SEND)
+    def accept_send_command(session: Session, envelope: Envelope) -> None:
+        now = utcnow()
+        try:
+            created = accept_command(session, envelope, notify_settings, now)
+        except CommandError as exc:
+            # Never the personalisation: it may hold an OTP code.
+            raise PermanentError(f"notify.send refused: {exc}") from exc
+        ids = []
+        for notification_id in created:
+            notification = session.get(Notification, notification_id)  # identity map
+            if notification is not None and dispatcher.is_local(notification.channel):
+                dispatcher.complete_locally(session, notification, now)
+            else:
+                ids.append(notification_id)
+        if ids:
+            # Attempt right away, but only once the notifications are committed.
+            event.listen(session, "after_commit", lambda _s: dispatcher.wake(ids), once=True)
+
+    return consumer

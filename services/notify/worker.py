@@ -1,21 +1,78 @@
-"""The notify service's worker: `python -m services.notify.worker`."""
+"""The notify service's worker: `python -m services.notify.worker`.
+
+Besides the relay and the consumer of every worker, it runs the delivery dispatcher.
+"""
 
 from __future__ import annotations
 
+import threading
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.bus.consumer import Consumer
 from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
 from services.core.service import ServiceDatabase
 from services.core.worker import Worker
 from services.notify import SERVICE
+from services.notify.config import NotifySettings
+from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
+from services.notify.providers import build_providers
+
+
+class NotifyWorker(Worker):
+    """The shared worker plus the delivery dispatcher thread."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        engine: Engine,
+        session_factory: sessionmaker[Session],
+        consumer: Consumer,
+        dispatcher: Dispatcher,
+    ) -> None:
+        super().__init__(settings, engine, session_factory, consumer)
+        self.dispatcher = dispatcher
+        self._dispatcher_thread: threading.Thread | None = None
+
+    def ready(self) -> dict[str, bool]:
+        checks = super().ready()
+        checks["dispatcher"] = self.dispatcher.running
+        return checks
+
+    def start(self) -> None:
+        self._dispatcher_thread = threading.Thread(
+            target=self.dispatcher.run, name=f"{SERVICE}-dispatcher"
+        )
+        self._dispatcher_thread.start()
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.dispatcher.stop()
+
+    def join(self) -> None:
+        super().join()
+        if self._dispatcher_thread is not None:
+            self._dispatcher_thread.join()
+
+
+def build_worker(settings: ServiceSettings, notify_settings: NotifySettings) -> NotifyWorker:
+    database = ServiceDatabase.open(settings)
+    dispatcher = Dispatcher(
+        database.sessions, build_providers(notify_settings, database.sessions), notify_settings
+    )
+    consumer = build_consumer(settings, database.sessions, notify_settings, dispatcher)
+    return NotifyWorker(settings, database.engine, database.sessions, consumer, dispatcher)
 
 
 def main() -> None:
     settings = ServiceSettings.from_env(SERVICE)
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    database = ServiceDatabase.open(settings)
-    consumer = build_consumer(settings, database.sessions)
-    Worker(settings, database.engine, database.sessions, consumer).run_forever()
+    notify_settings = NotifySettings.from_env()
+    build_worker(settings, notify_settings).run_forever()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+"""Settings of the notify service, read once from the environment into a typed object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.core.config import ConfigError
+
+SMS_PROVIDERS = ("dev-outbox", "http")
+EMAIL_PROVIDERS = ("dev-outbox", "smtp")
+DEV_OUTBOX = "dev-outbox"
+PRODUCTION = "production"
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
+    if any(v <= 0 for v in values):
+        raise ConfigError(f"{name} delays must be positive, got {raw!r}")
+    return values
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Providers, limits and schedules of notify; every limit has a safe default."""
+
+    portal_env: str = "development"
+    sms_provider: str = DEV_OUTBOX
+    email_provider: str = DEV_OUTBOX
+    dev_outbox_endpoint: bool = True
+    # HTTP SMS gateway
+    sms_gateway_url: str = ""
+    sms_gateway_api_key: str = ""
+    sms_gateway_timeout: float = 5.0
+    sms_sender: str = "DVCQG"
+    sms_strip_diacritics: bool = True
+    sms_per_recipient_per_hour: int = 10
+    # SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 10.0
+    email_from: str = "Cổng Dịch vụ công <no-reply@dichvucong.gov.vn>"
+    # Delivery scheduling
+    retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0, 1800.0)
+    delivery_threads: int = 8
+    poll_interval: float = 1.0
+    poll_batch_size: int = 200
+    sending_lease: float = 120.0
+
+    @property
+    def max_attempts(self) -> int:
+        """The first attempt plus one retry per configured delay."""
+        return len(self.retry_delays) + 1
+
+    @property
+    def dev_outbox_in_use(self) -> bool:
+        return DEV_OUTBOX in (self.sms_provider, self.email_provider) or self.dev_outbox_endpoint
+
+    def check(self) -> NotifySettings:
+        """Refuse configurations that must never run; return self when fine."""
+        if self.portal_env == PRODUCTION and self.dev_outbox_in_use:
+            raise ConfigError(
+                "the dev outbox is not allowed with PORTAL_ENV=production: set "
+                "NOTIFY_SMS_PROVIDER=http, NOTIFY_EMAIL_PROVIDER=smtp and "
+                "NOTIFY_DEV_OUTBOX_ENDPOINT=false"
+            )
+        if self.sms_provider == "http" and not self.sms_gateway_url:
+            raise ConfigError("NOTIFY_SMS_GATEWAY_URL is required with NOTIFY_SMS_PROVIDER=http")
+        if self.email_provider == "smtp" and not self.smtp_host:
+            raise ConfigError("NOTIFY_SMTP_HOST is required with NOTIFY_EMAIL_PROVIDER=smtp")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifySettings:
+        env = os.environ if env is None else env
+        d = cls()
+        portal_env = env.get("PORTAL_ENV", "").strip() or d.portal_env
+        # In production the dev defaults do not apply: nothing is enabled by omission.
+        production = portal_env == PRODUCTION
+        return cls(
+            portal_env=portal_env,
+            sms_provider=_choice(
+                env, "NOTIFY_SMS_PROVIDER", "http" if production else d.sms_provider, SMS_PROVIDERS
+            ),
+            email_provider=_choice(
+                env,
+                "NOTIFY_EMAIL_PROVIDER",
+                "smtp" if production else d.email_provider,
+                EMAIL_PROVIDERS,
+            ),
+            dev_outbox_endpoint=_bool(env, "NOTIFY_DEV_OUTBOX_ENDPOINT", not production),
+            sms_gateway_url=env.get("NOTIFY_SMS_GATEWAY_URL", "").strip(),
+            sms_gateway_api_key=env.get("NOTIFY_SMS_GATEWAY_API_KEY", ""),
+            sms_gateway_timeout=_number(
+                env, "NOTIFY_SMS_GATEWAY_TIMEOUT", d.sms_gateway_timeout, minimum=0.1
+            ),
+            sms_sender=env.get("NOTIFY_SMS_SENDER", "").strip() or d.sms_sender,
+            sms_strip_diacritics=_bool(env, "NOTIFY_SMS_STRIP_DIACRITICS", d.sms_strip_diacritics),
+            sms_per_recipient_per_hour=int(
+                _number(env, "NOTIFY_SMS_PER_RECIPIENT_PER_HOUR", d.sms_per_recipient_per_hour)
+            ),
+            smtp_host=env.get("NOTIFY_SMTP_HOST", "").strip() or d.smtp_host,
+            smtp_port=int(_number(env, "NOTIFY_SMTP_PORT", d.smtp_port, minimum=1)),
+            smtp_starttls=_bool(env, "NOTIFY_SMTP_STARTTLS", d.smtp_starttls),
+            smtp_username=env.get("NOTIFY_SMTP_USERNAME", ""),
+            smtp_password=env.get("NOTIFY_SMTP_PASSWORD", ""),
+            smtp_timeout=_number(env, "NOTIFY_SMTP_TIMEOUT", d.smtp_timeout, minimum=0.1),
+            email_from=env.get("NOTIFY_EMAIL_FROM", "").strip() or d.email_from,
+            retry_delays=_delays(env, "NOTIFY_RETRY_DELAYS", d.retry_delays),
+            delivery_threads=max(1, int(_number(env, "NOTIFY_DELIVERY_THREADS", 8, minimum=1))),
+            poll_interval=_number(env, "NOTIFY_POLL_INTERVAL", d.poll_interval, minimum=0.01),
+            poll_batch_size=max(1, int(_number(env, "NOTIFY_POLL_BATCH_SIZE", d.poll_batch_size))),
+            sending_lease=_number(env, "NOTIFY_SENDING_LEASE", d.sending_lease, minimum=1),
+        ).check()
