@@ -88,12 +88,12 @@ def _open(settings: ServiceSettings) -> tuple:
 def test_load_demo_is_idempotent_and_rotate_keys_adds_a_key(
     env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = DEMO_STAFF.read_text(encoding="utf-8").strip().splitlines()
-    assert len(rows) == 5  # header, one admin, three officers
+    staff = len(DEMO_STAFF.read_text(encoding="utf-8").strip().splitlines()) - 1
+    assert staff >= 4  # one admin and at least three officers
     assert main(["load-demo"]) == 0
-    assert "4 staff created" in capsys.readouterr().err
+    assert f"{staff} staff created" in capsys.readouterr().err
     assert main(["load-demo"]) == 0
-    assert "0 staff created, 4 already there" in capsys.readouterr().err
+    assert f"0 staff created, {staff} already there" in capsys.readouterr().err
     assert main(["rotate-keys"]) == 0
     first = capsys.readouterr().out.strip()
     assert main(["rotate-keys"]) == 0
