@@ -1,18 +1,21 @@
 """`make run`: the whole portal on one machine, from source.
 
 Checks (or starts) RabbitMQ, migrates every service's SQLite database under var/,
-declares the broker topology, loads the demo data, prints the URLs and runs every
-process of the Procfile under honcho until Ctrl-C.
+starts every process of the Procfile under honcho, waits until each worker has
+declared its queues, loads the demo data (so no event is published before its
+consumers listen), prints the URLs and runs until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,7 +31,12 @@ DEV_ENV = {
     "CATALOG_URL": "http://127.0.0.1:8002",
     "IDENTITY_JWKS_URL": "http://127.0.0.1:8001/api/identity/.well-known/jwks.json",
     "TOKEN_ISSUER": "http://127.0.0.1:8000/api/identity",
+    "IDENTITY_WORKER_HEALTH_PORT": "8101",
+    "CATALOG_WORKER_HEALTH_PORT": "8102",
+    "DOSSIER_WORKER_HEALTH_PORT": "8103",
+    "NOTIFY_WORKER_HEALTH_PORT": "8104",
 }
+READY_TIMEOUT = 120
 
 
 def broker_answers(url: str) -> bool:
@@ -67,6 +75,28 @@ def run(args: list[str], env: dict[str, str]) -> None:
         sys.exit(f"'{' '.join(args)}' failed with exit code {result.returncode}")
 
 
+def worker_ready(port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            return response.status == 200 and all(json.load(response).values())
+    except (OSError, ValueError):
+        return False
+
+
+def wait_for_workers(env: dict[str, str], honcho: subprocess.Popen[bytes]) -> None:
+    """Every worker connected: its queues and bindings exist before any demo event."""
+    ports = {s: env[f"{s.upper()}_WORKER_HEALTH_PORT"] for s in SERVICES}
+    deadline = time.monotonic() + READY_TIMEOUT
+    waiting = dict(ports)
+    while waiting:
+        if honcho.poll() is not None:
+            sys.exit("a process of the portal stopped during start-up; see its lines above")
+        if time.monotonic() > deadline:
+            sys.exit(f"workers not ready after {READY_TIMEOUT} s: {', '.join(sorted(waiting))}")
+        waiting = {s: p for s, p in waiting.items() if not worker_ready(p)}
+        time.sleep(0.5)
+
+
 def main() -> None:
     env = {**DEV_ENV, **os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -75,25 +105,39 @@ def main() -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     for service in SERVICES:
         run(["-m", f"services.{service}.manage", "migrate"], env)
-    for service in SERVICES:
-        run(["-m", f"services.{service}.manage", "declare-topology"], env)
-    for service in SERVICES:
-        run(["-m", f"services.{service}.manage", "load-demo"], env)
-    print(
-        "\nThe portal is starting:\n"
-        "  identity  http://127.0.0.1:8001/api/identity/openapi.json\n"
-        "  catalogue http://127.0.0.1:8002/api/catalog/procedures?q=khai%20sinh\n"
-        "  dossiers  http://127.0.0.1:8003/api/dossiers/openapi.json\n"
-        "  notify    http://127.0.0.1:8004/api/notify/openapi.json\n"
-        "  OTPs and e-mails sent:\n"
-        "            http://127.0.0.1:8004/api/notify/dev/outbox?to=<phone or e-mail>\n"
-        "  demo citizens: deploy/demo/subscribers.csv; demo staff: deploy/demo/staff.csv\n"
-        "Ctrl-C stops everything.\n",
-        flush=True,
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).with_name("honcho")), "start", "-f", "Procfile"],
+        cwd=ROOT,
+        env=env,
     )
-    honcho = Path(sys.executable).with_name("honcho")
-    os.chdir(ROOT)
-    os.execve(str(honcho), [str(honcho), "start", "-f", "Procfile"], env)
+    try:
+        wait_for_workers(env, honcho)
+        for service in SERVICES:
+            run(["-m", f"services.{service}.manage", "load-demo"], env)
+        print(BANNER, flush=True)
+        honcho.wait()
+    except KeyboardInterrupt:
+        honcho.wait()
+
+
+BANNER = """
+The portal is running (Ctrl-C stops everything):
+  identity   http://127.0.0.1:8001/api/identity/openapi.json
+  catalogue  http://127.0.0.1:8002/api/catalog/procedures?q=khai%20sinh
+  dossiers   http://127.0.0.1:8003/api/dossiers/openapi.json
+  notify     http://127.0.0.1:8004/api/notify/openapi.json
+  carrier    http://127.0.0.1:8009/subscribers/+84912345678  (the carrier stand-in)
+
+Demo citizens (register with them): deploy/demo/subscribers.csv
+Demo staff (admin quantri, one officer per agency): deploy/demo/staff.csv
+OTPs, e-mails and SMS "sent" (the dev outbox):
+  http://127.0.0.1:8004/api/notify/dev/outbox?to=0912345678
+Start a registration:
+  curl -s -X POST http://127.0.0.1:8001/api/identity/registrations \\
+    -H 'Content-Type: application/json' \\
+    -d '{"citizen_id":"038085001234","full_name":"Nguyễn Văn An","date_of_birth":"1985-03-12",
+         "gender":"male","phone":"0912345678"}'
+"""
 
 
 if __name__ == "__main__":
