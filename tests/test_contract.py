@@ -47,7 +47,7 @@ def types_in_code() -> set[str]:
 
 
 def test_every_event_of_the_contract_is_documented() -> None:
-    assert CONTRACT_EVENTS <= set(documented())
+    assert set(documented()) >= CONTRACT_EVENTS
 
 
 def test_every_message_type_in_the_code_is_documented() -> None:
