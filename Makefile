@@ -36,6 +36,10 @@ format: $(STAMP) ## Reformat the code with ruff
 
 bench: $(STAMP) ## Run the benchmarks and print their tables
 	$(BIN)/python -m bench.bus
+	$(BIN)/python -m bench.identity
+	$(BIN)/python -m bench.catalog
+	$(BIN)/python -m bench.dossier
+	$(BIN)/python -m bench.notify
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

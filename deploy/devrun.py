@@ -26,7 +26,6 @@ DEV_ENV = {
     "LOG_FORMAT": "text",
     "NOTIFY_SMS_PROVIDER": "dev-outbox",
     "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
-    "NOTIFY_DEV_OUTBOX": "on",
     "CARRIER_REGISTRY_URL": "http://127.0.0.1:8009",
     "CATALOG_URL": "http://127.0.0.1:8002",
     "IDENTITY_JWKS_URL": "http://127.0.0.1:8001/api/identity/.well-known/jwks.json",
