@@ -227,7 +227,10 @@ class OutboxRelay:
 
     def _request_claim(self) -> None:
         """Ask the database thread for the next batch, unless one is being claimed."""
-        if self._channel is None or self._stopping.is_set() or self._claiming:
+        if self._claiming:
+            self._recheck = True  # rows may have come after that claim looked
+            return
+        if self._channel is None or self._stopping.is_set():
             return
         if len(self._batches) >= self.settings.relay_max_in_flight_batches:
             return  # a finished batch asks again
@@ -267,7 +270,7 @@ class OutboxRelay:
                 log.warning("outbox claim failed: %s", error, extra={"service": self.service})
                 self._schedule(0.5, self._request_claim)
             elif claim is None:
-                if self._recheck:  # a batch was marked meanwhile: its subjects are free now
+                if self._recheck:  # rows or freed subjects may have come meanwhile
                     self._request_claim()
                 elif not self._batches:
                     self._wait_for_rows()
