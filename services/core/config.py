@@ -66,7 +66,7 @@ class BusSettings:
 
     amqp_url: str = DEFAULT_AMQP_URL
     namespace: str = ""
-    relay_batch_size: int = 500
+    relay_batch_size: int = 1000
     relay_poll_interval: float = 0.005
     relay_idle_poll_interval: float = 1.0
     relay_max_backoff: float = 60.0
