@@ -199,6 +199,7 @@ def _worker_process(
     settings: BusSettings, url: str, connect_args: dict[str, str], handled: Queue[tuple[str, float]]
 ) -> None:
     """A service worker as in production: relay and consumer threads in their own process."""
+    sys.setswitchinterval(settings.gil_switch_interval)  # as Worker.run_forever does
     engine = make_engine(url, connect_args=connect_args)
     sessions = make_session_factory(engine, outbox=OutboxContext(source="bench"))
     names = Names(settings.namespace)

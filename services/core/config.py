@@ -80,6 +80,7 @@ class BusSettings:
     delivery_limit: int = 20
     reconnect_max_backoff: float = 30.0
     heartbeat: int = 30
+    gil_switch_interval: float = 0.001
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
@@ -106,6 +107,9 @@ class BusSettings:
             delivery_limit=max(1, _int(env, "CONSUMER_DELIVERY_LIMIT", d.delivery_limit)),
             reconnect_max_backoff=_float(env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff),
             heartbeat=_int(env, "AMQP_HEARTBEAT", d.heartbeat),
+            gil_switch_interval=max(
+                0.0001, _float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
+            ),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,9 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        # The relay, its database thread and the consumer share the GIL; a thread that
+        # is woken by the network should not wait the default 5 ms for its turn.
+        sys.setswitchinterval(self.settings.bus.gil_switch_interval)
         self.start()
         log.info("worker started", extra={"service": self.settings.service})
         self.join()
