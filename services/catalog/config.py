@@ -6,20 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.core.config import ConfigError
+from services.core.config import ConfigError, env_int
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {raw!r}")
-    return value
+    return env_int(env, name, default, minimum=1)
 
 
 @dataclass(frozen=True)

@@ -16,35 +16,45 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
+def _raw(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip()
+
+
+def env_float(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0, strict: bool = False
+) -> float:
+    """A number of `name`, at least `minimum` (above it when `strict`), or the default."""
+    raw = _raw(env, name)
+    if raw == "":
         return default
     try:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    if value < minimum or (strict and value == minimum):
+        bound = "above" if strict else "at least"
+        raise ConfigError(f"{name} must be {bound} {minimum}, got {raw!r}")
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer of `name`, at least `minimum`, or the default."""
+    raw = _raw(env, name)
+    if raw == "":
         return default
     try:
         value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
 
 
-def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
+def env_delays(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """Comma-separated positive seconds, e.g. retry delays."""
+    raw = _raw(env, name)
+    if raw == "":
         return default
     try:
         values = tuple(float(part) for part in raw.split(","))
@@ -53,6 +63,24 @@ def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tu
     if any(v <= 0 for v in values):
         raise ConfigError(f"{name} delays must be positive, got {raw!r}")
     return values
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _raw(env, name).lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _raw(env, name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def default_database_url(service: str) -> str:
@@ -89,26 +117,28 @@ class BusSettings:
         return cls(
             amqp_url=env.get("AMQP_URL") or d.amqp_url,
             namespace=env.get("BUS_NAMESPACE", d.namespace),
-            relay_batch_size=max(1, _int(env, "OUTBOX_BATCH_SIZE", d.relay_batch_size)),
-            relay_poll_interval=_float(env, "OUTBOX_POLL_INTERVAL", d.relay_poll_interval),
-            relay_idle_poll_interval=_float(
+            relay_batch_size=max(1, env_int(env, "OUTBOX_BATCH_SIZE", d.relay_batch_size)),
+            relay_poll_interval=env_float(env, "OUTBOX_POLL_INTERVAL", d.relay_poll_interval),
+            relay_idle_poll_interval=env_float(
                 env, "OUTBOX_IDLE_POLL_INTERVAL", d.relay_idle_poll_interval
             ),
-            relay_max_backoff=_float(env, "OUTBOX_MAX_BACKOFF", d.relay_max_backoff),
-            relay_confirm_timeout=_float(env, "OUTBOX_CONFIRM_TIMEOUT", d.relay_confirm_timeout),
+            relay_max_backoff=env_float(env, "OUTBOX_MAX_BACKOFF", d.relay_max_backoff),
+            relay_confirm_timeout=env_float(env, "OUTBOX_CONFIRM_TIMEOUT", d.relay_confirm_timeout),
             relay_max_in_flight_batches=max(
-                1, _int(env, "OUTBOX_MAX_IN_FLIGHT_BATCHES", d.relay_max_in_flight_batches)
+                1, env_int(env, "OUTBOX_MAX_IN_FLIGHT_BATCHES", d.relay_max_in_flight_batches)
             ),
-            relay_lease_seconds=_float(env, "OUTBOX_LEASE_SECONDS", d.relay_lease_seconds),
-            outbox_retention_days=_float(env, "OUTBOX_RETENTION_DAYS", d.outbox_retention_days),
-            outbox_prune_interval=_float(env, "OUTBOX_PRUNE_INTERVAL", d.outbox_prune_interval),
-            consumer_prefetch=max(1, _int(env, "CONSUMER_PREFETCH", d.consumer_prefetch)),
-            retry_delays=_floats(env, "CONSUMER_RETRY_DELAYS", d.retry_delays),
-            delivery_limit=max(1, _int(env, "CONSUMER_DELIVERY_LIMIT", d.delivery_limit)),
-            reconnect_max_backoff=_float(env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff),
-            heartbeat=_int(env, "AMQP_HEARTBEAT", d.heartbeat),
+            relay_lease_seconds=env_float(env, "OUTBOX_LEASE_SECONDS", d.relay_lease_seconds),
+            outbox_retention_days=env_float(env, "OUTBOX_RETENTION_DAYS", d.outbox_retention_days),
+            outbox_prune_interval=env_float(env, "OUTBOX_PRUNE_INTERVAL", d.outbox_prune_interval),
+            consumer_prefetch=max(1, env_int(env, "CONSUMER_PREFETCH", d.consumer_prefetch)),
+            retry_delays=env_delays(env, "CONSUMER_RETRY_DELAYS", d.retry_delays),
+            delivery_limit=max(1, env_int(env, "CONSUMER_DELIVERY_LIMIT", d.delivery_limit)),
+            reconnect_max_backoff=env_float(
+                env, "BUS_RECONNECT_MAX_BACKOFF", d.reconnect_max_backoff
+            ),
+            heartbeat=env_int(env, "AMQP_HEARTBEAT", d.heartbeat),
             gil_switch_interval=max(
-                0.0001, _float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
+                0.0001, env_float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
             ),
         )
 
@@ -147,7 +177,7 @@ class ServiceSettings:
             province=province,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=env.get("LOG_FORMAT", "json") != "text",
-            worker_health_port=_int(env, f"{service.upper()}_WORKER_HEALTH_PORT", 0),
+            worker_health_port=env_int(env, f"{service.upper()}_WORKER_HEALTH_PORT", 0),
             jwks_url=env.get("IDENTITY_JWKS_URL") or cls.jwks_url,
             token_issuer=env.get("TOKEN_ISSUER") or cls.token_issuer,
             token_audience=env.get("TOKEN_AUDIENCE") or cls.token_audience,

@@ -7,45 +7,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.core.config import VAR_DIR, ConfigError
+from services.core.config import VAR_DIR, ConfigError, env_float, env_int
 
 DEFAULT_CALENDAR_FILE = Path(__file__).parent / "data" / "working_calendar.json"
 MB = 1024 * 1024
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
+    return env_int(env, name, default, minimum=1)
 
 
 def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    if not raw.strip().isdigit():
-        raise ConfigError(f"{name} must be a non-negative integer, got {raw!r}")
-    return int(raw)
+    return env_int(env, name, default)
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
+    return env_float(env, name, default, strict=True)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.core.config import ConfigError
+from services.core.config import ConfigError, env_float, env_int
 
 DEV_OTP_SECRET = "dev-only-identity-otp-secret"  # noqa: S105 - refused in production
 DEV_KEY_ENCRYPTION_SECRET = "dev-only-identity-key-encryption-secret"  # noqa: S105
@@ -15,29 +15,11 @@ OWASP_MIN_TIME_COST = 2
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return env_int(env, name, default, minimum=minimum)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
+    return env_float(env, name, default, strict=True)
 
 
 @dataclass(frozen=True)

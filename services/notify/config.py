@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.core.config import ConfigError
+from services.core.config import ConfigError, env_bool, env_choice, env_delays, env_float
 
 SMS_PROVIDERS = ("dev-outbox", "http")
 EMAIL_PROVIDERS = ("dev-outbox", "smtp")
@@ -14,48 +14,13 @@ DEV_OUTBOX = "dev-outbox"
 PRODUCTION = "production"
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+_bool = env_bool
+_delays = env_delays
+_choice = env_choice
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
-    raw = env.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
-    return value
-
-
-def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-    raw = env.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
-    if any(v <= 0 for v in values):
-        raise ConfigError(f"{name} delays must be positive, got {raw!r}")
-    return values
-
-
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip() or default
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
+    return env_float(env, name, default, minimum=minimum)
 
 
 @dataclass(frozen=True)
