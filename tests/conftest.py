@@ -13,11 +13,12 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pika
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.models import BusBase
@@ -26,6 +27,7 @@ from services.core.bus.outbox import OutboxContext
 from services.core.bus.topology import connection_parameters, delete_namespace
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
+from tests.support.databases import isolated_database
 from tests.support.models import SampleBase
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -140,31 +142,16 @@ class Database:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A database with the bus tables and the test tables, on SQLite and on PostgreSQL."""
-    connect_args: dict[str, str] = {}
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/test.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        connect_args = {"options": f"-csearch_path={schema}"}
-    engine = make_engine(url, connect_args=connect_args)
-    BusBase.metadata.create_all(engine)
-    SampleBase.metadata.create_all(engine)
-    sessions = make_session_factory(engine, outbox=OutboxContext(source="test", province="38"))
-    yield Database(url, engine, sessions, request.param, connect_args)
-    engine.dispose()
-    if schema is not None:
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with isolated_database(request.param, tmp_path, postgres) as place:
+        engine = make_engine(place.url, connect_args=place.connect_args)
+        BusBase.metadata.create_all(engine)
+        SampleBase.metadata.create_all(engine)
+        sessions = make_session_factory(engine, outbox=OutboxContext(source="test", province="38"))
+        yield Database(place.url, engine, sessions, request.param, place.connect_args)
+        engine.dispose()
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@ apps with an injected token verifier, and plain factories for procedures."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from services.catalog.app import MIGRATIONS, create_app
 from services.catalog.config import CatalogSettings
@@ -18,8 +17,8 @@ from services.catalog.demo import load_demo
 from services.catalog.models import Agency, Field, LifeEvent
 from services.core.bus.models import OutboxMessage
 from services.core.config import BusSettings, ServiceSettings
-from services.core.db import make_engine
 from services.core.service import ServiceDatabase
+from tests.support.databases import isolated_database
 from tests.support.tokens import TEST_ISSUER, TokenFactory
 
 
@@ -48,26 +47,12 @@ class CatalogDb:
 
 
 def _new_database(request: pytest.FixtureRequest, tmp_path: Any, kind: str) -> Iterator[CatalogDb]:
-    schema = None
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/catalog-{uuid.uuid4().hex[:6]}.db"
-    else:
-        base = request.getfixturevalue("postgres_url")
-        schema = f"c_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
-    database = ServiceDatabase.open(CatalogDb(url, kind).settings())
-    database.migrate(MIGRATIONS)
-    database.engine.dispose()
-    yield CatalogDb(url, kind)
-    if schema is not None:
-        admin = make_engine(request.getfixturevalue("postgres_url"))
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    postgres = request.getfixturevalue("postgres_url") if kind == "postgresql" else None
+    with isolated_database(kind, tmp_path, postgres, "c") as place:
+        database = ServiceDatabase.open(CatalogDb(place.url_only, kind).settings())
+        database.migrate(MIGRATIONS)
+        database.engine.dispose()
+        yield CatalogDb(place.url_only, kind)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

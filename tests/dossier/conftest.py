@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from services.core.bus.outbox import OutboxContext
 from services.core.config import BusSettings, ServiceSettings
@@ -23,6 +22,7 @@ from services.dossier.app import MIGRATIONS, build_context, create_app
 from services.dossier.catalog import apply_procedure
 from services.dossier.config import DossierSettings
 from services.dossier.filing import DossierContext
+from tests.support.databases import isolated_database
 from tests.support.tokens import TokenFactory
 
 AGENCY = "000.00.15.H56"
@@ -87,31 +87,18 @@ def make_procedure(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceDatabase]:
     """The dossier schema through its own migrations, on SQLite and on PostgreSQL."""
-    connect_args: dict[str, str] = {}
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/dossier.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = f"d_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        connect_args = {"options": f"-csearch_path={schema}"}
-    engine = make_engine(url, connect_args=connect_args)
-    sessions = make_session_factory(engine, outbox=OutboxContext(source="dossier", province="38"))
-    db = ServiceDatabase(engine, sessions)
-    db.migrate(MIGRATIONS)
-    with sessions() as session, session.begin():
-        apply_procedure(session, make_procedure(), withdrawn=False)
-    yield db
-    engine.dispose()
-    if schema is not None:
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with isolated_database(request.param, tmp_path, postgres, "d") as place:
+        engine = make_engine(place.url, connect_args=place.connect_args)
+        sessions = make_session_factory(
+            engine, outbox=OutboxContext(source="dossier", province="38")
+        )
+        db = ServiceDatabase(engine, sessions)
+        db.migrate(MIGRATIONS)
+        with sessions() as session, session.begin():
+            apply_procedure(session, make_procedure(), withdrawn=False)
+        yield db
+        engine.dispose()
 
 
 @pytest.fixture

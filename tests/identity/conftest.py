@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.carrier import DEMO_CSV, SubscriberRegistry, make_server
@@ -29,6 +28,7 @@ from services.core.service import ServiceDatabase
 from services.identity.app import MIGRATIONS, create_app
 from services.identity.config import Argon2Parameters, IdentityConfig
 from services.identity.service import Identity
+from tests.support.databases import isolated_database
 
 ISSUER = "https://test.portal/api/identity"
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
@@ -86,28 +86,13 @@ class IdentityDb:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def identity_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdentityDb]:
     """A database brought to head by identity's own migrations."""
-    connect_args: dict[str, str] = {}
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/identity.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = f"id_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        connect_args = {"options": f"-csearch_path={schema}"}
-    engine = make_engine(url, connect_args=connect_args)
-    upgrade(MIGRATIONS, engine)
-    sessions = make_session_factory(engine, outbox=OutboxContext(source="identity"))
-    yield IdentityDb(url, engine, sessions, request.param, connect_args)
-    engine.dispose()
-    if schema is not None:
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with isolated_database(request.param, tmp_path, postgres, "id") as place:
+        engine = make_engine(place.url, connect_args=place.connect_args)
+        upgrade(MIGRATIONS, engine)
+        sessions = make_session_factory(engine, outbox=OutboxContext(source="identity"))
+        yield IdentityDb(place.url, engine, sessions, request.param, place.connect_args)
+        engine.dispose()
 
 
 @dataclass

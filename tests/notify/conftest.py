@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
@@ -24,6 +23,7 @@ from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
+from tests.support.databases import isolated_database
 
 
 @dataclass
@@ -46,22 +46,11 @@ def _open(url: str, kind: str, connect_args: dict[str, str]) -> NotifyDb:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def notify_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[NotifyDb]:
-    if request.param == "sqlite":
-        database = _open(f"sqlite:///{tmp_path}/notify.db", "sqlite", {})
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with isolated_database(request.param, tmp_path, postgres, "n") as place:
+        database = _open(place.url, request.param, place.connect_args)
         yield database
         database.engine.dispose()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"n_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = _open(url, "postgresql", {"options": f"-csearch_path={schema}"})
-    yield database
-    database.engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture
