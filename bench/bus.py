@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing import Queue
+from pathlib import Path
 from queue import Empty
 
 import pika
 from pika.adapters.select_connection import SelectConnection
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.consumer import Consumer
@@ -44,12 +45,13 @@ from services.core.bus.topology import (
 )
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
+from services.core.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 SINK = "bench.sink"
-DB_SCHEMA: list[str] = []  # the PostgreSQL schema of the database in use, if any
+DB_CONNECT_ARGS: dict[str, str] = {}  # how to reach the database in use (its schema)
 WINDOW = 1000
 
 
@@ -125,28 +127,18 @@ def raw_pika_publish(settings: BusSettings, names: Names, count: int) -> float:
 
 @contextmanager
 def database(kind: str) -> Iterator[sessionmaker[Session]]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
-            BusBase.metadata.create_all(engine)
-            DB_SCHEMA[:] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(kind, Path(tmp), PG_URL, "bench") as place,
+    ):
+        DB_CONNECT_ARGS.clear()
+        DB_CONNECT_ARGS.update(place.connect_args)
+        engine = make_engine(place.url, connect_args=place.connect_args)
+        BusBase.metadata.create_all(engine)
+        try:
             yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
+        finally:
             engine.dispose()
-        return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    DB_SCHEMA[:] = [schema]
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    BusBase.metadata.create_all(engine)
-    try:
-        yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill_backlog(sessions: sessionmaker[Session], count: int) -> None:
@@ -232,7 +224,7 @@ def end_to_end(
     with database(kind) as sessions:
         engine = sessions.kw["bind"]
         url = engine.url.render_as_string(hide_password=False)
-        connect_args = {"options": f"-csearch_path={DB_SCHEMA[0]}"} if DB_SCHEMA else {}
+        connect_args = dict(DB_CONNECT_ARGS)
         worker = multiprocessing.Process(
             target=_worker_process, args=(settings, url, connect_args, queue), daemon=True
         )

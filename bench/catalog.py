@@ -18,10 +18,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, text
@@ -34,6 +34,7 @@ from services.catalog.models import Agency, Field, Procedure, ProcedureAgency
 from services.core.bus.outbox import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
+from services.core.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -121,26 +122,16 @@ def generate(n: int, seed: int = 20) -> Iterator[dict[str, Any]]:
 @contextmanager
 def database(kind: str) -> Iterator[Callable[[], Session]]:
     """A fresh migrated catalogue database: a temporary SQLite file or PostgreSQL schema."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(kind, Path(tmp), PG_URL, "bench") as place,
+    ):
+        engine = make_engine(place.url, connect_args=place.connect_args)
+        try:
             upgrade(MIGRATIONS, engine)
             yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
+        finally:
             engine.dispose()
-        return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(MIGRATIONS, engine)
-        yield make_session_factory(engine, outbox=OutboxContext(source="bench"))
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(sessions: Callable[[], Session], n: int) -> float:

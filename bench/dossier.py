@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import text
 
 from services.core.bus.outbox import OutboxContext
 from services.core.db import make_engine, make_session_factory
+from services.core.scratch import scratch_database
 from services.core.service import ServiceDatabase
 from services.dossier.app import MIGRATIONS
 from services.dossier.catalog import apply_procedure
@@ -112,34 +112,17 @@ def free_port() -> int:
 @contextmanager
 def database(kind: str, workdir: Path) -> Iterator[str]:
     """A migrated database with the procedure; yields its URL for the web process."""
-    schema = None
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir}/dossier.db"
-        engine = make_engine(url)
-    else:
-        base = os.environ.get(
-            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        )
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
-        engine = make_engine(url)
-    sessions = make_session_factory(engine, outbox=OutboxContext(source="dossier"))
-    ServiceDatabase(engine, sessions).migrate(MIGRATIONS)
-    with sessions() as session, session.begin():
-        apply_procedure(session, PROCEDURE, withdrawn=False)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        if schema is not None:
-            admin = make_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    postgres = os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    with scratch_database(kind, workdir, postgres, "bench") as place:
+        engine = make_engine(place.url_only)
+        sessions = make_session_factory(engine, outbox=OutboxContext(source="dossier"))
+        ServiceDatabase(engine, sessions).migrate(MIGRATIONS)
+        with sessions() as session, session.begin():
+            apply_procedure(session, PROCEDURE, withdrawn=False)
+        engine.dispose()
+        yield place.url_only
 
 
 @contextmanager

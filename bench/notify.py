@@ -13,6 +13,7 @@ and a local aiosmtpd server, and prints one table:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -22,11 +23,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pika
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from services.core.bus.consumer import Consumer
 from services.core.bus.envelope import Envelope, utcnow
@@ -37,6 +39,7 @@ from services.core.bus.topology import connection_parameters, delete_namespace
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
+from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
 from services.notify.dispatcher import Dispatcher
@@ -229,21 +232,12 @@ def main() -> None:
     bus = BusSettings.from_env()
     tmp = tempfile.mkdtemp(prefix="bench-notify-")
     url_env = os.environ.get("NOTIFY_BENCH_DATABASE_URL")
-    counter = iter(range(100))
-    schemas: list[str] = []
+    scratch = contextlib.ExitStack()
 
     def database_url() -> str:
-        if not url_env:
-            return f"sqlite:///{tmp}/notify-{next(counter)}.db"
-        # PostgreSQL: a fresh schema per scenario, dropped at the end.
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        schemas.append(schema)
-        admin = make_engine(url_env)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        joiner = "&" if "?" in url_env else "?"
-        return f"{url_env}{joiner}options=-csearch_path%3D{schema}"
+        """A fresh database per scenario (SQLite file or PostgreSQL schema), dropped at the end."""
+        kind = "postgresql" if url_env else "sqlite"
+        return scratch.enter_context(scratch_database(kind, Path(tmp), url_env, "bench")).url_only
 
     notify = NotifySettings(
         poll_interval=0.5,
@@ -288,12 +282,7 @@ def main() -> None:
         ),
     ]
     controller.stop()
-    if url_env:
-        admin = make_engine(url_env)
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    scratch.close()
 
     print(
         f"\nnotify benchmark ({'SQLite' if not url_env else url_env.split(':')[0]}, "

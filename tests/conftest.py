@@ -27,7 +27,7 @@ from services.core.bus.outbox import OutboxContext
 from services.core.bus.topology import connection_parameters, delete_namespace
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
-from tests.support.databases import isolated_database
+from services.core.scratch import scratch_database
 from tests.support.models import SampleBase
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -145,7 +145,7 @@ class Database:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A database with the bus tables and the test tables, on SQLite and on PostgreSQL."""
     postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with isolated_database(request.param, tmp_path, postgres) as place:
+    with scratch_database(request.param, tmp_path, postgres) as place:
         engine = make_engine(place.url, connect_args=place.connect_args)
         BusBase.metadata.create_all(engine)
         SampleBase.metadata.create_all(engine)

@@ -17,8 +17,8 @@ from services.catalog.demo import load_demo
 from services.catalog.models import Agency, Field, LifeEvent
 from services.core.bus.models import OutboxMessage
 from services.core.config import BusSettings, ServiceSettings
+from services.core.scratch import scratch_database
 from services.core.service import ServiceDatabase
-from tests.support.databases import isolated_database
 from tests.support.tokens import TEST_ISSUER, TokenFactory
 
 
@@ -48,7 +48,7 @@ class CatalogDb:
 
 def _new_database(request: pytest.FixtureRequest, tmp_path: Any, kind: str) -> Iterator[CatalogDb]:
     postgres = request.getfixturevalue("postgres_url") if kind == "postgresql" else None
-    with isolated_database(kind, tmp_path, postgres, "c") as place:
+    with scratch_database(kind, tmp_path, postgres, "c") as place:
         database = ServiceDatabase.open(CatalogDb(place.url_only, kind).settings())
         database.migrate(MIGRATIONS)
         database.engine.dispose()

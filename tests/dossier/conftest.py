@@ -17,12 +17,12 @@ from flask.testing import FlaskClient
 from services.core.bus.outbox import OutboxContext
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
+from services.core.scratch import scratch_database
 from services.core.service import ServiceDatabase
 from services.dossier.app import MIGRATIONS, build_context, create_app
 from services.dossier.catalog import apply_procedure
 from services.dossier.config import DossierSettings
 from services.dossier.filing import DossierContext
-from tests.support.databases import isolated_database
 from tests.support.tokens import TokenFactory
 
 AGENCY = "000.00.15.H56"
@@ -88,7 +88,7 @@ def make_procedure(**changes: Any) -> dict[str, Any]:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceDatabase]:
     """The dossier schema through its own migrations, on SQLite and on PostgreSQL."""
     postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with isolated_database(request.param, tmp_path, postgres, "d") as place:
+    with scratch_database(request.param, tmp_path, postgres, "d") as place:
         engine = make_engine(place.url, connect_args=place.connect_args)
         sessions = make_session_factory(
             engine, outbox=OutboxContext(source="dossier", province="38")

@@ -24,11 +24,11 @@ from services.core.bus.outbox import OutboxContext
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
+from services.core.scratch import scratch_database
 from services.core.service import ServiceDatabase
 from services.identity.app import MIGRATIONS, create_app
 from services.identity.config import Argon2Parameters, IdentityConfig
 from services.identity.service import Identity
-from tests.support.databases import isolated_database
 
 ISSUER = "https://test.portal/api/identity"
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
@@ -87,7 +87,7 @@ class IdentityDb:
 def identity_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdentityDb]:
     """A database brought to head by identity's own migrations."""
     postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with isolated_database(request.param, tmp_path, postgres, "id") as place:
+    with scratch_database(request.param, tmp_path, postgres, "id") as place:
         engine = make_engine(place.url, connect_args=place.connect_args)
         upgrade(MIGRATIONS, engine)
         sessions = make_session_factory(engine, outbox=OutboxContext(source="identity"))

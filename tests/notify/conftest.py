@@ -21,9 +21,9 @@ from services.core.bus.envelope import Envelope
 from services.core.bus.outbox import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
+from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
-from tests.support.databases import isolated_database
 
 
 @dataclass
@@ -47,7 +47,7 @@ def _open(url: str, kind: str, connect_args: dict[str, str]) -> NotifyDb:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def notify_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[NotifyDb]:
     postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with isolated_database(request.param, tmp_path, postgres, "n") as place:
+    with scratch_database(request.param, tmp_path, postgres, "n") as place:
         database = _open(place.url, request.param, place.connect_args)
         yield database
         database.engine.dispose()

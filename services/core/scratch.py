@@ -1,4 +1,4 @@
-"""A fresh database for one test: a SQLite file or a PostgreSQL schema of its own."""
+"""Scratch databases for tests and benchmarks: a SQLite file or a PostgreSQL schema of its own."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from services.core.db import make_engine
 
 
 @dataclass(frozen=True)
-class IsolatedDatabase:
-    """Where a test's database is: `url` with `connect_args`, or `url_only` alone."""
+class ScratchDatabase:
+    """Where a scratch database is: `url` with `connect_args`, or `url_only` alone."""
 
     kind: str
     url: str
@@ -31,12 +31,12 @@ class IsolatedDatabase:
 
 
 @contextmanager
-def isolated_database(
+def scratch_database(
     kind: str, tmp_path: Path, postgres_url: str | None, prefix: str = "t"
-) -> Iterator[IsolatedDatabase]:
+) -> Iterator[ScratchDatabase]:
     """SQLite: a new file under `tmp_path`. PostgreSQL: a new schema, dropped afterwards."""
     if kind == "sqlite":
-        yield IsolatedDatabase(kind, f"sqlite:///{tmp_path}/{prefix}-{uuid.uuid4().hex[:6]}.db", {})
+        yield ScratchDatabase(kind, f"sqlite:///{tmp_path}/{prefix}-{uuid.uuid4().hex[:6]}.db", {})
         return
     assert postgres_url is not None
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -44,7 +44,7 @@ def isolated_database(
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield IsolatedDatabase(kind, postgres_url, {"options": f"-csearch_path={schema}"})
+        yield ScratchDatabase(kind, postgres_url, {"options": f"-csearch_path={schema}"})
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
