@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.core.pagination import PageQuerySchema
 from services.core.phones import InvalidPhone, normalize_mobile
 from services.dossier.domain import DeliveryMethod, Status
 
@@ -83,10 +84,8 @@ class RatingSchema(Schema):
     comment = fields.String(validate=TEXT)
 
 
-class ListArgsSchema(Schema):
+class ListArgsSchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class LookupArgsSchema(Schema):

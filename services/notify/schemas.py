@@ -7,13 +7,9 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from services.core.bus.commands import Channel
+from services.core.pagination import PageQuerySchema
 from services.notify.delivery import STATUSES, masked_recipient
 from services.notify.models import Notification
-
-
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class InboxQuerySchema(PageQuerySchema):
