@@ -75,6 +75,9 @@ def make_server(registry: SubscriberRegistry, host: str, port: int) -> Threading
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            if self.path == "/healthz":
+                self._send(200, {"status": "ok", "service": "carrier"})
+                return
             prefix = "/subscribers/"
             if not self.path.startswith(prefix):
                 self._send(404, {"error": "not_found"})

@@ -1,0 +1,244 @@
+"""A whole portal deployment in subprocesses, for end-to-end tests and the load benchmark.
+
+`PortalDeployment` starts, on free ports, what `make run` starts: the carrier
+simulator, each service's web (gunicorn) and worker, and the gateway; it
+migrates every database, loads the demo data and waits until everything
+answers. Each deployment has its own bus namespace and databases, so several
+(a national portal and two provinces) can run side by side on one broker.
+Process output goes to `<base_dir>/logs/<process>.log`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pika
+
+from services.core.bus.names import Names
+from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.config import BusSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("identity", "catalog", "dossier", "notify")
+# The gateway's name of each service's path prefix.
+GATEWAY_PREFIX = {"identity": "identity", "catalog": "catalog", "dossier": "dossiers"}
+GATEWAY_PREFIX["notify"] = "notify"
+START_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str, *, ready: bool = False) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            if response.status != 200:
+                return False
+            return not ready or bool(json.load(response).get("ready", True))
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class PortalDeployment:
+    """One deployment (national or a province) of every process, on free ports."""
+
+    base_dir: Path
+    amqp_url: str
+    role: str = "national"
+    province: str = ""
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    namespace: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}.")
+    web_workers: int = 1
+    load_demo: bool = True
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def environment(self) -> dict[str, str]:
+        """The environment every process of this deployment shares."""
+        for name in (*SERVICES, "gateway", "carrier", *(f"{s}-worker" for s in SERVICES)):
+            self.ports.setdefault(name, free_port())
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PORTAL_ENV": "development",
+            "PORTAL_ROLE": self.role,
+            "PORTAL_PROVINCE": self.province,
+            "LOG_FORMAT": "text",
+            "AMQP_URL": self.amqp_url,
+            "BUS_NAMESPACE": self.namespace,
+            "NOTIFY_SMS_PROVIDER": "dev-outbox",
+            "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
+            "CARRIER_REGISTRY_URL": f"http://127.0.0.1:{self.ports['carrier']}",
+            "CATALOG_URL": self.service_url("catalog"),
+            "IDENTITY_JWKS_URL": (
+                f"{self.service_url('identity')}/api/identity/.well-known/jwks.json"
+            ),
+            "TOKEN_ISSUER": f"{self.gateway_url}/api/identity",
+            "DOSSIER_BLOB_DIR": str(self.base_dir / "blobs"),
+        }
+        for service in SERVICES:
+            env[f"{service.upper()}_WORKER_HEALTH_PORT"] = str(self.ports[f"{service}-worker"])
+            env[f"{service.upper()}_DATABASE_URL"] = self.database_urls.get(
+                service, f"sqlite:///{self.base_dir / (service + '.db')}"
+            )
+            env[f"GATEWAY_{GATEWAY_PREFIX[service].upper()}_URL"] = self.service_url(service)
+        env.update(self.env)
+        return env
+
+    def _spawn(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
+        logs = self.base_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with (logs / f"{name}.log").open("ab") as out:
+            self.processes[name] = subprocess.Popen(
+                args, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def _manage(self, service: str, command: str, env: Mapping[str, str]) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", f"services.{service}.manage", command],
+            cwd=ROOT,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{service} {command} failed:\n{result.stdout}\n{result.stderr}")
+
+    def _gunicorn(self, port: int, app: str) -> list[str]:
+        return [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--no-control-socket",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(self.web_workers),
+            "--threads",
+            "8",
+            app,
+        ]
+
+    def start(self) -> PortalDeployment:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        env = self.environment()
+        for service in SERVICES:
+            self._manage(service, "migrate", env)
+        carrier_csv = str(ROOT / "deploy" / "demo" / "subscribers.csv")
+        self._spawn(
+            "carrier",
+            [
+                sys.executable,
+                "-m",
+                "deploy.simulators.carrier",
+                "--port",
+                str(self.ports["carrier"]),
+                "--csv",
+                carrier_csv,
+            ],
+            env,
+        )
+        for service in SERVICES:
+            self.start_web(service, env)
+            self.start_worker(service, env)
+        self._spawn(
+            "gateway", self._gunicorn(self.ports["gateway"], "gateway.app:create_app()"), env
+        )
+        self.wait_ready()
+        if self.load_demo:
+            for service in SERVICES:
+                self._manage(service, "load-demo", env)
+        return self
+
+    def start_web(self, service: str, env: Mapping[str, str] | None = None) -> None:
+        app = f"services.{service}.app:create_app()"
+        self._spawn(
+            f"{service}-web", self._gunicorn(self.ports[service], app), env or self.environment()
+        )
+
+    def start_worker(self, service: str, env: Mapping[str, str] | None = None) -> None:
+        args = [sys.executable, "-m", f"services.{service}.worker"]
+        self._spawn(f"{service}-worker", args, env or self.environment())
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Every web and worker ready (database and broker), the gateway answering."""
+        checks = {f"{s}-web": f"{self.service_url(s)}/readyz" for s in SERVICES}
+        checks.update(
+            {
+                f"{s}-worker": f"http://127.0.0.1:{self.ports[f'{s}-worker']}/readyz"
+                for s in SERVICES
+            }
+        )
+        checks["gateway"] = f"{self.gateway_url}/healthz"
+        checks["carrier"] = f"http://127.0.0.1:{self.ports['carrier']}/healthz"
+        deadline = time.monotonic() + timeout
+        waiting = dict(checks)
+        while waiting:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; see {self.log(name)}"
+                    )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout} s: {', '.join(sorted(waiting))}")
+            waiting = {n: u for n, u in waiting.items() if not _answers(u, ready=True)}
+            time.sleep(0.2)
+
+    def log(self, name: str) -> Path:
+        return self.base_dir / "logs" / f"{name}.log"
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to one process (SIGKILL by default) and wait for it to end."""
+        process = self.processes.pop(name)
+        with suppress(ProcessLookupError):
+            process.send_signal(sig)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            with suppress(ProcessLookupError):
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self.processes.clear()
+        with suppress(Exception):
+            settings = BusSettings(amqp_url=self.amqp_url, namespace=self.namespace)
+            with pika.BlockingConnection(connection_parameters(settings)) as conn:
+                delete_namespace(conn.channel(), Names(self.namespace), list(SERVICES), settings)
+
+
+@contextmanager
+def running_portal(base_dir: Path, amqp_url: str, **options: object) -> Iterator[PortalDeployment]:
+    """A started deployment for the length of a `with` block, stopped after."""
+    deployment = PortalDeployment(base_dir=base_dir, amqp_url=amqp_url, **options)  # type: ignore[arg-type]
+    try:
+        yield deployment.start()
+    finally:
+        deployment.stop()
