@@ -132,13 +132,21 @@ def search_procedures(session: Session, query: ProcedureQuery, max_words: int = 
     elif words:
         ranked = index.match(base, words)
         base, order = ranked.statement, ranked.order_by
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    ids_stmt = (
-        base.order_by(*order, Procedure.code, Procedure.province)
+    # One pass over the matches: the page and the total together (a window count).
+    page_stmt = (
+        base.add_columns(func.count().over().label("total"))
+        .order_by(*order, Procedure.code, Procedure.province)
         .limit(query.per_page)
         .offset(offset)
     )
-    ids = list(session.scalars(ids_stmt))
+    rows = session.execute(page_stmt).all()
+    if rows:
+        total = int(rows[0].total)
+    elif offset == 0:
+        total = 0
+    else:  # a page past the end: count on its own
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    ids = [int(row[0]) for row in rows]
     return Page(_summaries(session, ids), int(total), query.page, query.per_page)
 
 

@@ -99,6 +99,15 @@ def test_filters_combine_with_words_and_pagination(client: FlaskClient) -> None:
     assert len(codes(first)) == 10
 
 
+def test_a_page_past_the_end_still_tells_the_total(client: FlaskClient) -> None:
+    for params in ({}, {"q": "dang ky", "level": "commune"}, {"q": "khai sinh"}):
+        everything = search(client, per_page=10, **params)
+        past = search(client, per_page=10, page=50, **params)
+        assert everything["total"] > 0
+        assert past["total"] == everything["total"]
+        assert past["items"] == []
+
+
 def test_per_page_is_capped(client: FlaskClient) -> None:
     page = search(client, per_page=1000)
     assert page["per_page"] == 25
