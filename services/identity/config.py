@@ -29,6 +29,8 @@ class Argon2Parameters:
     time_cost: int = OWASP_MIN_TIME_COST
     memory_cost_kib: int = OWASP_MIN_MEMORY_KIB
     parallelism: int = 1
+    # Hashes computed at once per process; the rest queue (bounds RAM and CPU thrash).
+    concurrency: int = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class IdentityConfig:
             time_cost=_int(env, "IDENTITY_ARGON2_TIME_COST", d.argon2.time_cost, 1),
             memory_cost_kib=_int(env, "IDENTITY_ARGON2_MEMORY_KIB", d.argon2.memory_cost_kib, 8),
             parallelism=_int(env, "IDENTITY_ARGON2_PARALLELISM", d.argon2.parallelism, 1),
+            concurrency=_int(env, "IDENTITY_ARGON2_CONCURRENCY", d.argon2.concurrency, 1),
         )
         if production and (
             argon2.memory_cost_kib < OWASP_MIN_MEMORY_KIB or argon2.time_cost < OWASP_MIN_TIME_COST

@@ -52,7 +52,7 @@ class IdentityContext:
             config=config,
             sessions=sessions,
             otp=OtpService(config, clock),
-            hashing=PasswordHashing(config.argon2),
+            hashing=PasswordHashing(config.argon2, config.argon2.concurrency),
             carrier=CarrierRegistry(config),
             keys=keys,
             tokens=TokenIssuer(keys, config, settings.token_issuer, settings.token_audience, clock),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -53,7 +54,10 @@ def password_problems(password: str, *, forbidden: tuple[str, ...] = ()) -> list
 class PasswordHashing:
     """argon2id with configured cost; verifies against a dummy hash for unknown accounts."""
 
-    def __init__(self, parameters: Argon2Parameters) -> None:
+    def __init__(self, parameters: Argon2Parameters, concurrency: int = 1) -> None:
+        # Each hash holds memory_cost of RAM and a core; more at once than the process's
+        # share of cores only thrashes the caches and starves the request threads.
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
         self._hasher = PasswordHasher(
             time_cost=parameters.time_cost,
             memory_cost=parameters.memory_cost_kib,
@@ -64,14 +68,15 @@ class PasswordHashing:
         self._dummy = self._hasher.hash("unknown-account-dummy-password")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """True when it matches; always spends one hash's time, also without an account."""
         try:
-            return self._hasher.verify(password_hash or self._dummy, password) and bool(
-                password_hash
-            )
+            with self._slots:
+                matches = self._hasher.verify(password_hash or self._dummy, password)
+            return matches and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

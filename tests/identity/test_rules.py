@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
 
+from services.core.config import ConfigError
 from services.identity.carrier import Subscriber, matches
 from services.identity.citizen_ids import PROVINCE_CODES, citizen_id_errors
-from services.identity.passwords import password_problems
+from services.identity.config import Argon2Parameters, IdentityConfig
+from services.identity.passwords import PasswordHashing, password_problems
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,25 @@ def test_names_match_without_case_and_extra_spaces() -> None:
     assert not matches(sub, "038085001234", "Nguyen Van An", date(1985, 3, 12))
     assert not matches(sub, "038085001235", "Nguyễn Văn An", date(1985, 3, 12))
     assert not matches(None, "038085001234", "Nguyễn Văn An", date(1985, 3, 12))
+
+
+def test_argon2_runs_at_most_the_configured_number_of_hashes_at_once() -> None:
+    hashing = PasswordHashing(Argon2Parameters(time_cost=1, memory_cost_kib=64), concurrency=1)
+    digest = hashing.hash("Mật-khẩu#2026")
+    done = threading.Event()
+    with hashing._slots:  # the one slot is taken: a verify must wait for it
+        worker = threading.Thread(
+            target=lambda: done.set() if hashing.verify(digest, "Mật-khẩu#2026") else None
+        )
+        worker.start()
+        assert not done.wait(0.3)
+    assert done.wait(5)
+    worker.join()
+
+
+def test_argon2_concurrency_is_configuration() -> None:
+    config = IdentityConfig.from_env({"IDENTITY_ARGON2_CONCURRENCY": "3"})
+    assert config.argon2.concurrency == 3
+    assert IdentityConfig.from_env({}).argon2.concurrency >= 1
+    with pytest.raises(ConfigError):
+        IdentityConfig.from_env({"IDENTITY_ARGON2_CONCURRENCY": "0"})
