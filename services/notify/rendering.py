@@ -39,6 +39,19 @@ TEMPLATE_KEYS: dict[Template, frozenset[str]] = {
     Template.DOSSIER_OVERDUE_APOLOGY: frozenset({"dossier_code", "new_due_date", "reason"}),
 }
 
+# Placeholders notify computes from the personalisation instead of receiving them.
+DERIVED_KEYS: dict[Template, frozenset[str]] = {
+    Template.DOSSIER_SUPPLEMENT_REQUESTED: frozenset({"next_step"}),
+}
+# What to do after a supplement request; `file_anew` (anonymous dossiers, which cannot
+# be supplemented) asks the citizen to file a new dossier instead.
+NEXT_STEP = {
+    False: "Vui lòng đăng nhập Cổng Dịch vụ công, mở hồ sơ trong trang quản lý hồ sơ cá nhân "
+    "và gửi bổ sung.",
+    True: "Hồ sơ nộp không cần tài khoản không bổ sung được: vui lòng nộp một hồ sơ mới "
+    "kèm giấy tờ cần bổ sung.",
+}
+
 # Templates whose text carries a secret: bodies are wiped once delivery is final.
 SENSITIVE_TEMPLATES = frozenset(t for t, keys in TEMPLATE_KEYS.items() if "code" in keys)
 
@@ -82,6 +95,8 @@ def _values(template: Template, personalisation: Mapping[str, Any]) -> dict[str,
     if missing:
         raise TemplateError(f"{template}: personalisation lacks {', '.join(sorted(missing))}")
     values = {key: str(personalisation[key]) for key in TEMPLATE_KEYS[template]}
+    if template == Template.DOSSIER_SUPPLEMENT_REQUESTED:
+        values["next_step"] = NEXT_STEP[personalisation.get("file_anew") is True]
     if "delivery_method" in values:
         values["delivery_method"] = DELIVERY_METHODS.get(
             values["delivery_method"], values["delivery_method"]

@@ -8,6 +8,8 @@ import pytest
 
 from services.core.bus.commands import Channel, Template
 from services.notify.rendering import (
+    DERIVED_KEYS,
+    NEXT_STEP,
     TEMPLATE_DIR,
     TEMPLATE_KEYS,
     TemplateError,
@@ -43,7 +45,7 @@ def test_every_template_has_documented_keys_and_files() -> None:
 def test_template_uses_only_documented_placeholders(template: Template, channel: Channel) -> None:
     text = template_text(template, channel)
     used = placeholders(text)
-    unknown = used - TEMPLATE_KEYS[template]
+    unknown = used - TEMPLATE_KEYS[template] - DERIVED_KEYS.get(template, frozenset())
     assert not unknown, f"{template}/{channel} uses undocumented placeholders {unknown}"
     assert used, f"{template}/{channel} personalises nothing"
     if template in (Template.OTP_LOGIN, Template.OTP_REGISTRATION):
@@ -60,7 +62,7 @@ def test_template_renders_vietnamese_with_documented_keys(
     assert unicodedata.is_normalized("NFC", rendered.body)
     assert VIETNAMESE_MARKS & set(rendered.body.lower()), "diacritics missing"
     for key in placeholders(template_text(template, channel)):
-        if key != "delivery_method":
+        if key not in ("delivery_method", "next_step"):
             assert SAMPLE[key] in rendered.body + rendered.subject
     if channel == Channel.SMS:
         assert rendered.subject == "" and rendered.html is None
@@ -98,3 +100,12 @@ def test_delivery_method_is_said_in_vietnamese_and_html_is_escaped() -> None:
     assert rendered.html is not None
     assert "&lt;b&gt;X&lt;/b&gt;" in rendered.html and "<b>X</b>" not in rendered.html
     assert "<b>X</b>" in rendered.body  # plain text stays as sent
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_an_anonymous_dossier_is_told_to_file_anew(channel: Channel) -> None:
+    base = {"dossier_code": "H38.01-261122-0001", "reason": "Thiếu giấy chứng sinh"}
+    usual = render(Template.DOSSIER_SUPPLEMENT_REQUESTED, channel, base)
+    anew = render(Template.DOSSIER_SUPPLEMENT_REQUESTED, channel, {**base, "file_anew": True})
+    assert NEXT_STEP[False] in usual.body and NEXT_STEP[True] not in usual.body
+    assert NEXT_STEP[True] in anew.body and NEXT_STEP[False] not in anew.body
