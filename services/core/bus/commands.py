@@ -36,7 +36,8 @@ class Template(StrEnum):
     OTP_PHONE_CHANGED = "otp_phone_changed"  # full_name, new_phone_masked
     DOSSIER_SUBMITTED = "dossier_submitted"  # dossier_code, procedure_name, due_date
     DOSSIER_RECEIVED = "dossier_received"  # dossier_code, procedure_name, due_date
-    DOSSIER_SUPPLEMENT_REQUESTED = "dossier_supplement_requested"  # dossier_code, reason[, file_anew]
+    # dossier_code, reason and, optional, file_anew
+    DOSSIER_SUPPLEMENT_REQUESTED = "dossier_supplement_requested"
     DOSSIER_RESUBMITTED = "dossier_resubmitted"  # dossier_code, procedure_name
     DOSSIER_RESULT_RETURNED = "dossier_result_returned"  # dossier_code, delivery_method
     DOSSIER_REJECTED = "dossier_rejected"  # dossier_code, reason
