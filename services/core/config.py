@@ -154,6 +154,8 @@ class ServiceSettings:
     log_level: str = "INFO"
     log_json: bool = True
     worker_health_port: int = 0
+    # 127.0.0.1 on one machine; 0.0.0.0 in a container so the kubelet can probe it.
+    worker_health_host: str = "127.0.0.1"
     # Where identity's public keys are, and what its tokens must say.
     jwks_url: str = "http://127.0.0.1:8001/api/identity/.well-known/jwks.json"
     token_issuer: str = "http://127.0.0.1:8000/api/identity"
@@ -178,6 +180,7 @@ class ServiceSettings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=env.get("LOG_FORMAT", "json") != "text",
             worker_health_port=env_int(env, f"{service.upper()}_WORKER_HEALTH_PORT", 0),
+            worker_health_host=(env.get("WORKER_HEALTH_HOST") or "").strip() or "127.0.0.1",
             jwks_url=env.get("IDENTITY_JWKS_URL") or cls.jwks_url,
             token_issuer=env.get("TOKEN_ISSUER") or cls.token_issuer,
             token_audience=env.get("TOKEN_AUDIENCE") or cls.token_audience,

@@ -55,7 +55,9 @@ class Worker:
             thread.start()
             self._threads.append(thread)
         if self.settings.worker_health_port:
-            self._health = serve_health(self.settings.worker_health_port, self.ready)
+            self._health = serve_health(
+                self.settings.worker_health_port, self.ready, self.settings.worker_health_host
+            )
 
     def stop(self) -> None:
         self.relay.stop()
@@ -85,8 +87,10 @@ class Worker:
         self.join()
 
 
-def serve_health(port: int, ready: Callable[[], dict[str, bool]]) -> ThreadingHTTPServer:
-    """/healthz, /readyz and /metrics of a worker on 127.0.0.1:`port`, in a thread."""
+def serve_health(
+    port: int, ready: Callable[[], dict[str, bool]], host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
+    """/healthz, /readyz and /metrics of a worker on `host`:`port`, in a thread."""
 
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -111,6 +115,6 @@ def serve_health(port: int, ready: Callable[[], dict[str, bool]]) -> ThreadingHT
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), HealthHandler)
+    server = ThreadingHTTPServer((host, port), HealthHandler)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server
