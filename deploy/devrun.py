@@ -1,41 +1,124 @@
 """`make run`: the whole portal on one machine, from source.
 
-Checks (or starts) RabbitMQ, migrates every service's SQLite database under var/,
-starts every process of the Procfile under honcho, waits until each worker has
-declared its queues, loads the demo data (so no event is published before its
-consumers listen), prints the URLs and runs until Ctrl-C.
+Checks that the portal's ports are free, uses (or starts) RabbitMQ, migrates every
+service's database (SQLite files under var/ unless `<SERVICE>_DATABASE_URL` says
+otherwise), starts every process of the Procfile under honcho, waits until each worker
+has declared its queues, loads the demo data (idempotent: a second run adds nothing),
+prints the portal URL, the demo accounts and where the OTPs are, and runs until Ctrl-C
+or SIGTERM, which stop every process it started.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import csv
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "deploy" / "demo"
 SERVICES = ("identity", "catalog", "dossier", "notify")
-DEV_ENV = {
-    "PORTAL_ENV": "development",
-    "LOG_FORMAT": "text",
-    "NOTIFY_SMS_PROVIDER": "dev-outbox",
-    "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
-    "CARRIER_REGISTRY_URL": "http://127.0.0.1:8009",
-    "CATALOG_URL": "http://127.0.0.1:8002",
-    "IDENTITY_JWKS_URL": "http://127.0.0.1:8001/api/identity/.well-known/jwks.json",
-    "TOKEN_ISSUER": "http://127.0.0.1:8000/api/identity",
-    "IDENTITY_WORKER_HEALTH_PORT": "8101",
-    "CATALOG_WORKER_HEALTH_PORT": "8102",
-    "DOSSIER_WORKER_HEALTH_PORT": "8103",
-    "NOTIFY_WORKER_HEALTH_PORT": "8104",
-}
+GATEWAY_PREFIX = {"identity": "identity", "catalog": "catalog", "dossier": "dossiers"}
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 READY_TIMEOUT = 120
+STOP_TIMEOUT = 20
+# The port of each process, as an offset from the first port (8000 by default).
+PORT_OFFSETS = {
+    "gateway": 0,
+    "identity-web": 1,
+    "catalog-web": 2,
+    "dossier-web": 3,
+    "notify-web": 4,
+    "carrier": 9,
+    "identity-worker": 101,
+    "catalog-worker": 102,
+    "dossier-worker": 103,
+    "notify-worker": 104,
+}
+
+
+class DevRunError(Exception):
+    """Something `make run` cannot go on without; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The local ports of every process of the Procfile."""
+
+    first: int = 8000
+
+    def of(self, process: str) -> int:
+        return self.first + PORT_OFFSETS[process]
+
+    def all(self) -> dict[str, int]:
+        return {name: self.of(name) for name in PORT_OFFSETS}
+
+    def url(self, process: str) -> str:
+        return f"http://127.0.0.1:{self.of(process)}"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports_free(ports: Ports) -> None:
+    """Refuse to start, naming each process whose port another program holds."""
+    taken = [f"{port} ({name})" for name, port in ports.all().items() if not port_is_free(port)]
+    if taken:
+        raise DevRunError(
+            f"port(s) already in use: {', '.join(taken)}. Is another 'make run' or the "
+            "compose deployment running? Stop it, or start on other ports with "
+            "'python -m deploy.devrun --first-port 18000'."
+        )
+
+
+def environment(ports: Ports, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment every process shares: dev defaults, under what the caller set."""
+    env = {
+        "PORTAL_ENV": "development",
+        "LOG_FORMAT": "text",
+        "AMQP_URL": DEFAULT_AMQP_URL,
+        "NOTIFY_SMS_PROVIDER": "dev-outbox",
+        "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
+        "NOTIFY_DEV_OUTBOX_ENDPOINT": "true",
+        "CARRIER_REGISTRY_URL": ports.url("carrier"),
+        "CATALOG_URL": ports.url("catalog-web"),
+        "IDENTITY_JWKS_URL": f"{ports.url('identity-web')}/api/identity/.well-known/jwks.json",
+        "TOKEN_ISSUER": f"{ports.url('gateway')}/api/identity",
+        "GATEWAY_NOTIFY_URL": ports.url("notify-web"),
+        **{f"GATEWAY_{p.upper()}_URL": ports.url(f"{s}-web") for s, p in GATEWAY_PREFIX.items()},
+        **{f"{s.upper()}_WORKER_HEALTH_PORT": str(ports.of(f"{s}-worker")) for s in SERVICES},
+        **dict(base),
+    }
+    # The Procfile's commands bind these; they follow --first-port, whatever the caller set.
+    env.update(
+        {
+            f"{name.upper().replace('-', '_')}_PORT": str(port)
+            for name, port in ports.all().items()
+            if not name.endswith("-worker")
+        }
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
+    return env
 
 
 def broker_answers(url: str) -> bool:
@@ -53,28 +136,31 @@ def ensure_broker(url: str) -> None:
         return
     server = shutil.which("rabbitmq-server")
     if server is None:
-        sys.exit(
-            f"RabbitMQ is not reachable at {url} and rabbitmq-server is not installed: "
-            "run 'apt-get install rabbitmq-server' or start one with "
-            "'docker compose -f deploy/compose.yaml up rabbitmq'."
+        raise DevRunError(
+            f"RabbitMQ does not answer at {url} (AMQP_URL) and rabbitmq-server is not "
+            "installed: 'apt-get install rabbitmq-server', or run the whole portal in "
+            "containers with 'docker compose -f deploy/compose.yaml up'."
         )
-    print("starting the local rabbitmq-server ...", flush=True)
+    print("RabbitMQ does not answer: starting the local rabbitmq-server ...", flush=True)
     subprocess.run([server, "-detached"], check=False)
-    for _ in range(60):
-        if broker_answers(url):
-            time.sleep(2)  # the port opens a moment before the broker takes work
-            return
+    deadline = time.monotonic() + 90
+    while not broker_answers(url):
+        if time.monotonic() > deadline:
+            raise DevRunError(f"rabbitmq-server was started but does not answer at {url}.")
         time.sleep(1)
-    sys.exit(f"rabbitmq-server was started but does not answer at {url} after 60 s.")
+    if diagnostics := shutil.which("rabbitmq-diagnostics"):
+        # The port opens a moment before the broker takes work.
+        subprocess.run([diagnostics, "-q", "await_startup"], check=False, timeout=60)
 
 
-def run(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=False)
+def manage(service: str, command: str, env: Mapping[str, str]) -> None:
+    args = [sys.executable, "-m", f"services.{service}.manage", command]
+    result = subprocess.run(args, cwd=ROOT, env=dict(env), check=False)
     if result.returncode != 0:
-        sys.exit(f"'{' '.join(args)}' failed with exit code {result.returncode}")
+        raise DevRunError(f"'{service} {command}' failed with exit code {result.returncode}")
 
 
-def worker_ready(port: str) -> bool:
+def worker_ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
             return response.status == 200 and all(json.load(response).values())
@@ -82,62 +168,133 @@ def worker_ready(port: str) -> bool:
         return False
 
 
-def wait_for_workers(env: dict[str, str], honcho: subprocess.Popen[bytes]) -> None:
+def wait_for_workers(ports: Ports, supervisor: subprocess.Popen[bytes]) -> None:
     """Every worker connected: its queues and bindings exist before any demo event."""
-    ports = {s: env[f"{s.upper()}_WORKER_HEALTH_PORT"] for s in SERVICES}
     deadline = time.monotonic() + READY_TIMEOUT
-    waiting = dict(ports)
+    waiting = {s: ports.of(f"{s}-worker") for s in SERVICES}
     while waiting:
-        if honcho.poll() is not None:
-            sys.exit("a process of the portal stopped during start-up; see its lines above")
+        if supervisor.poll() is not None:
+            raise DevRunError("a process of the portal stopped during start-up; see above")
         if time.monotonic() > deadline:
-            sys.exit(f"workers not ready after {READY_TIMEOUT} s: {', '.join(sorted(waiting))}")
+            raise DevRunError(f"workers not ready after {READY_TIMEOUT} s: {', '.join(waiting)}")
         waiting = {s: p for s, p in waiting.items() if not worker_ready(p)}
         time.sleep(0.5)
 
 
-def main() -> None:
-    env = {**DEV_ENV, **os.environ}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    amqp_url = env.setdefault("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    ensure_broker(amqp_url)
-    (ROOT / "var").mkdir(exist_ok=True)
-    for service in SERVICES:
-        run(["-m", f"services.{service}.manage", "migrate"], env)
-    honcho = subprocess.Popen(
-        [str(Path(sys.executable).with_name("honcho")), "start", "-f", "Procfile"],
-        cwd=ROOT,
-        env=env,
-    )
+def stop(supervisor: subprocess.Popen[bytes]) -> int:
+    """SIGTERM to the supervisor's whole process group; SIGKILL what is left after a while."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(supervisor.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        supervisor.wait(timeout=STOP_TIMEOUT)
+    # honcho may be gone while one of its children lingers: the group is what counts.
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while group_alive(supervisor.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if group_alive(supervisor.pid):
+        os.killpg(supervisor.pid, signal.SIGKILL)
+    return supervisor.wait()
+
+
+def group_alive(pgid: int) -> bool:
     try:
-        wait_for_workers(env, honcho)
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def demo_accounts(limit: int = 3) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    with (DEMO / "subscribers.csv").open(encoding="utf-8") as f:
+        citizens = list(csv.DictReader(f))[:limit]
+    with (DEMO / "staff.csv").open(encoding="utf-8") as f:
+        staff = list(csv.DictReader(f))[:limit]
+    return citizens, staff
+
+
+def banner(ports: Ports) -> str:
+    """What a newcomer needs on screen once the portal runs."""
+    portal = ports.url("gateway")
+    citizens, staff = demo_accounts()
+    phone = citizens[0]["phone"].replace("+84", "0")
+    lines = [
+        "",
+        f"The portal is running at {portal}/  (Ctrl-C stops everything)",
+        "",
+        "Demo citizens the carrier stand-in knows (register with one of them):",
+        *(
+            f"  {c['citizen_id']}  {c['full_name']}, born {c['date_of_birth']},"
+            f" phone {c['phone'].replace('+84', '0')}"
+            for c in citizens
+        ),
+        f"  ... all in {DEMO.relative_to(ROOT)}/subscribers.csv",
+        "Demo staff (log in with username, password, then the OTP sent to their phone):",
+        *(f"  {s['username']} / {s['password']}  ({s['role']} {s['agency_code']})" for s in staff),
+        f"  ... one officer per demo agency in {DEMO.relative_to(ROOT)}/staff.csv",
+        "",
+        "Reading OTPs (every SMS and e-mail is kept in the dev outbox, nothing is sent):",
+        f"  in the portal:  {portal}/#/hop-thu-thu-nghiem",
+        f"  the API:        {portal}/api/notify/dev/outbox?to={phone}",
+        "",
+        "Each service directly: "
+        + ", ".join(f"{s} {ports.url(f'{s}-web')}" for s in SERVICES)
+        + f"; carrier stand-in {ports.url('carrier')}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m deploy.devrun", description=__doc__)
+    parser.add_argument(
+        "--first-port", type=int, default=8000, help="the gateway's port; the others follow it"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    ports = Ports(args.first_port)
+    env = environment(ports, os.environ)
+    supervisor: subprocess.Popen[bytes] | None = None
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        check_ports_free(ports)
+        ensure_broker(env["AMQP_URL"])
+        (ROOT / "var").mkdir(exist_ok=True)
         for service in SERVICES:
-            run(["-m", f"services.{service}.manage", "load-demo"], env)
-        print(BANNER, flush=True)
-        honcho.wait()
+            manage(service, "migrate", env)
+        # Its own session: Ctrl-C reaches only us, and we stop the whole group in order.
+        supervisor = subprocess.Popen(
+            [str(Path(sys.executable).with_name("honcho")), "start", "-f", "Procfile"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        wait_for_workers(ports, supervisor)
+        for service in SERVICES:
+            manage(service, "load-demo", env)
+        print(banner(ports), flush=True)
+        supervisor.wait()
+        return 1  # the supervisor only ends by itself when a process failed
+    except DevRunError as error:
+        print(f"make run: {error}", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
-        honcho.wait()
-
-
-BANNER = """
-The portal is running (Ctrl-C stops everything):
-  identity   http://127.0.0.1:8001/api/identity/openapi.json
-  catalogue  http://127.0.0.1:8002/api/catalog/procedures?q=khai%20sinh
-  dossiers   http://127.0.0.1:8003/api/dossiers/openapi.json
-  notify     http://127.0.0.1:8004/api/notify/openapi.json
-  carrier    http://127.0.0.1:8009/subscribers/+84912345678  (the carrier stand-in)
-
-Demo citizens (register with them): deploy/demo/subscribers.csv
-Demo staff (admin quantri, one officer per agency): deploy/demo/staff.csv
-OTPs, e-mails and SMS "sent" (the dev outbox):
-  http://127.0.0.1:8004/api/notify/dev/outbox?to=0912345678
-Start a registration:
-  curl -s -X POST http://127.0.0.1:8001/api/identity/registrations \\
-    -H 'Content-Type: application/json' \\
-    -d '{"citizen_id":"038085001234","full_name":"Nguyễn Văn An","date_of_birth":"1985-03-12",
-         "gender":"male","phone":"0912345678"}'
-"""
+        print("\nstopping every process of the portal ...", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor is not None:
+            stop(supervisor)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
