@@ -30,3 +30,16 @@ def test_health_server_listens_on_every_interface_when_asked(free_port: int) -> 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_container_health_check_command_follows_readiness(free_port: int) -> None:
+    from deploy.healthcheck import main as healthcheck
+
+    server = serve_health(free_port, lambda: {"database": True}, "127.0.0.1")
+    try:
+        assert healthcheck([f"http://127.0.0.1:{free_port}/readyz"]) == 0
+        assert healthcheck([f"http://127.0.0.1:{free_port}/nowhere"]) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert healthcheck([f"http://127.0.0.1:{free_port}/readyz"]) == 1
