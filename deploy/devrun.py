@@ -182,9 +182,12 @@ def wait_for_workers(ports: Ports, supervisor: subprocess.Popen[bytes]) -> None:
 
 
 def stop(supervisor: subprocess.Popen[bytes]) -> int:
-    """SIGTERM to the supervisor's whole process group; SIGKILL what is left after a while."""
+    """SIGINT (what Ctrl-C sends) to the supervisor's whole group; SIGKILL what is left later.
+
+    gunicorn stops at once on SIGINT and the workers stop as on SIGTERM (gracefully).
+    """
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(supervisor.pid, signal.SIGTERM)
+        os.killpg(supervisor.pid, signal.SIGINT)
     with contextlib.suppress(subprocess.TimeoutExpired):
         supervisor.wait(timeout=STOP_TIMEOUT)
     # honcho may be gone while one of its children lingers: the group is what counts.
