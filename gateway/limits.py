@@ -42,7 +42,8 @@ def client_ip() -> str:
 
 
 def _too_many(limit: RequestLimit) -> Response:
-    retry_after = max(1, math.ceil(limit.reset_at - time.time()))
+    reset_time = limit.window[0]
+    retry_after = min(limit.limit.get_expiry(), max(1, math.ceil(reset_time - time.time())))
     return problem_response(
         429,
         "rate_limited",
