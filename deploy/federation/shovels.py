@@ -31,8 +31,11 @@ from services.core.bus.names import Names
 from services.core.bus.topology import UNROUTED_SUFFIX, UNROUTED_TTL_MS
 
 FEDERATION_QUEUE = "federation.catalog"
-CATALOG_EVENTS = ("catalog.procedure.published", "catalog.procedure.updated")
-CATALOG_EVENTS += ("catalog.procedure.withdrawn",)
+CATALOG_EVENTS = (
+    "catalog.procedure.published",
+    "catalog.procedure.updated",
+    "catalog.procedure.withdrawn",
+)
 
 
 def province_definitions(vhost: str = "/", namespace: str = "") -> dict[str, Any]:
