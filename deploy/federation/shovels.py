@@ -27,15 +27,12 @@ from urllib.parse import quote
 
 import requests
 
+from services.catalog.constants import PROCEDURE_EVENTS
 from services.core.bus.names import Names
 from services.core.bus.topology import UNROUTED_SUFFIX, UNROUTED_TTL_MS
 
 FEDERATION_QUEUE = "federation.catalog"
-CATALOG_EVENTS = (
-    "catalog.procedure.published",
-    "catalog.procedure.updated",
-    "catalog.procedure.withdrawn",
-)
+CATALOG_EVENTS = PROCEDURE_EVENTS
 
 
 def province_definitions(vhost: str = "/", namespace: str = "") -> dict[str, Any]:
