@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request, send_from_directory
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import GatewaySettings
 from gateway.edge import edge_verifier, install_edge
+from gateway.fastpath import FastPath
 from gateway.federation import ProvinceRegistry, dossier_unit, handover_url
 from gateway.limits import build_limiter, register_limited_routes
+from gateway.metrics import REQUESTS, SECONDS
 from gateway.openapi import OpenApiAggregate
 from gateway.proxy import (
     Upstream,
@@ -48,12 +50,6 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 DOCS_DIR = Path(__file__).resolve().parent / "docs"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
-REQUESTS = Counter(
-    "portal_gateway_requests_total", "Requests through the gateway", ["upstream", "status"]
-)
-SECONDS = Histogram(
-    "portal_gateway_upstream_seconds", "Time to the upstream's response headers", ["upstream"]
-)
 
 register_messages(
     {
@@ -153,13 +149,6 @@ def create_app(
     app.url_map.strict_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = None  # the proxy checks sizes itself, streaming
     app.extensions["gateway"] = gateway
-    if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.trusted_proxies,
-            x_proto=settings.trusted_proxies,
-            x_host=settings.trusted_proxies,
-        )
     install_edge(app, settings, gateway.verifier)
 
     def proxy_view(_name: str = "api") -> Callable[..., Response]:
@@ -254,6 +243,15 @@ def create_app(
         log.error("unhandled error", exc_info=error, extra={"path": request.path})
         return problem_response(500, "internal_error")
 
+    # Plain proxied calls skip Flask; the proxy fix (when trusted) applies to both paths.
+    app.wsgi_app = FastPath(app, gateway)  # type: ignore[method-assign]
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     return app
 
 

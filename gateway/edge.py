@@ -62,9 +62,13 @@ def edge_verifier(settings: GatewaySettings) -> TokenVerifier:
     )
 
 
-def request_id_of(req: Request) -> str:
-    incoming = req.headers.get(REQUEST_ID_HEADER, "")
+def request_id_from(incoming: str) -> str:
+    """The client's X-Request-ID when well-formed, else a new one."""
     return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def request_id_of(req: Request) -> str:
+    return request_id_from(req.headers.get(REQUEST_ID_HEADER, ""))
 
 
 def install_edge(

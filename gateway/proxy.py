@@ -187,11 +187,16 @@ def body_length(body: IO[bytes] | bytes | None, request: Request) -> int | None:
     return size
 
 
+def small_length(upstream: urllib3.BaseHTTPResponse) -> bool:
+    """Is the answer's body declared and small enough to read whole?"""
+    length = upstream.headers.get("Content-Length")
+    return length is not None and length.isdigit() and int(length) <= SMALL_BODY
+
+
 def stream_response(upstream: urllib3.BaseHTTPResponse, method: str) -> Response:
     """The service's answer, its body read whole when small, else streamed."""
     headers = response_headers(upstream)
-    length = upstream.headers.get("Content-Length")
-    if method == "HEAD" or (length is not None and length.isdigit() and int(length) <= SMALL_BODY):
+    if method == "HEAD" or small_length(upstream):
         try:
             data = upstream.read(decode_content=False)
         finally:
