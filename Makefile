@@ -40,6 +40,7 @@ bench: $(STAMP) ## Run the benchmarks and print their tables
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.dossier
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.gateway
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

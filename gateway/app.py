@@ -1,68 +1,209 @@
 """The gateway: the one public door of a deployment.
 
-A first, plain version: it serves the web pages under gateway/web/ at / and
-passes /api/<service>/... to that service. Edge auth, rate limits, federation
-and the streaming, pooled proxy are the gateway issue's work.
+It serves the web pages under gateway/web/ at /, passes /api/<service>/... to that
+service through pooled keep-alive connections (bodies streamed), checks bearer
+tokens on the calls that need a login, rate-limits the sensitive public calls,
+merges the services' OpenAPI documents, and, on the national portal, knows the
+provincial portals: it lists them, hands citizens over, routes dossier lookups.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-import requests
 from flask import Flask, Response, request, send_from_directory
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import GatewaySettings
-from services.core.problems import problem_response
+from gateway.edge import edge_verifier, install_edge
+from gateway.fastpath import FastPath
+from gateway.federation import ProvinceRegistry, dossier_unit, handover_url
+from gateway.limits import build_limiter, register_limited_routes
+from gateway.metrics import REQUESTS, SECONDS
+from gateway.openapi import OpenApiAggregate
+from gateway.proxy import (
+    Upstream,
+    body_length,
+    forwarded_request_headers,
+    request_body,
+    stream_response,
+)
+from services.core.auth import TokenVerifier
+from services.core.problems import (
+    NotFound,
+    Problem,
+    code_for_status,
+    from_problem,
+    problem_response,
+    register_messages,
+)
 
+log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "content-encoding",
-    "host",
-}
+DOCS_DIR = Path(__file__).resolve().parent / "docs"
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-def create_app(settings: GatewaySettings | None = None) -> Flask:
-    settings = settings or GatewaySettings.from_env()
-    app = Flask("gateway", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    session = requests.Session()
+register_messages(
+    {
+        "upstream_unavailable": (
+            "Dịch vụ tạm thời không truy cập được, vui lòng thử lại sau.",
+            "The service is unreachable.",
+        ),
+        "upstream_timeout": (
+            "Dịch vụ không phản hồi kịp, vui lòng thử lại sau.",
+            "The service did not answer in time.",
+        ),
+        "province_unknown": (
+            "Không tìm thấy tỉnh, thành phố này trên Cổng.",
+            "No portal is registered for this province.",
+        ),
+    }
+)
 
-    @app.route("/api/<service>/", defaults={"rest": ""}, methods=_METHODS)
-    @app.route("/api/<service>/<path:rest>", methods=_METHODS)
-    @app.route("/api/<service>", defaults={"rest": None}, methods=_METHODS)
-    def proxy(service: str, rest: str | None) -> Response:
-        base = settings.upstreams.get(service)
-        if base is None:
-            return problem_response(404, "not_found")
-        headers = {k: v for k, v in request.headers if k.lower() not in HOP_BY_HOP}
-        headers["X-Forwarded-For"] = request.remote_addr or ""
-        headers["X-Forwarded-Host"] = request.host
-        headers["X-Forwarded-Proto"] = request.scheme
-        try:
-            upstream = session.request(
-                request.method,
-                f"{base}{request.full_path if request.query_string else request.path}",
-                headers=headers,
-                data=request.get_data(),
-                timeout=(settings.connect_timeout, settings.read_timeout),
-                allow_redirects=False,
+
+class Gateway:
+    """The gateway's parts: upstream pools, the province registry, the verifier."""
+
+    def __init__(self, settings: GatewaySettings, verifier: TokenVerifier | None = None) -> None:
+        self.settings = settings
+
+        def pool(url: str) -> Upstream:
+            return Upstream(
+                url,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                pool_size=settings.pool_size,
             )
-        except requests.Timeout:
-            return problem_response(504, "upstream_timeout")
-        except requests.ConnectionError:
-            return problem_response(502, "upstream_unavailable")
-        out = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
-        return Response(upstream.content, status=upstream.status_code, headers=out)
+
+        self.upstreams = {name: pool(url) for name, url in settings.upstreams.items()}
+        self.registry = (
+            ProvinceRegistry.load(settings.provinces_file)
+            if settings.provinces_file.exists()
+            else ProvinceRegistry(())
+        )
+        self.province_gateways = {p.code: pool(p.base_url) for p in self.registry.provinces}
+        self.verifier = verifier or edge_verifier(settings)
+        self.openapi = OpenApiAggregate(self.upstreams)
+
+    def forward(self, upstream: Upstream, label: str, path_and_query: str) -> Response:
+        """Send the current request to `upstream` and stream its answer back."""
+        body = request_body(request, self.settings.max_body_bytes)
+        headers = forwarded_request_headers(request, request.request_id)  # type: ignore[attr-defined]
+        length = body_length(body, request)
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        started = time.perf_counter()
+        try:
+            answer = upstream.request(request.method, path_and_query, headers, body)
+        except Problem as problem:
+            REQUESTS.labels(label, str(problem.status)).inc()
+            raise
+        finally:
+            if hasattr(body, "close"):
+                body.close()  # type: ignore[union-attr]
+        SECONDS.labels(label).observe(time.perf_counter() - started)
+        REQUESTS.labels(label, str(answer.status)).inc()
+        return stream_response(answer, request.method)
+
+    def ready(self) -> dict[str, bool]:
+        """Does every upstream answer its /healthz now?"""
+
+        def alive(upstream: Upstream) -> bool:
+            try:
+                answer = upstream.pool.urlopen(
+                    "GET",
+                    f"{upstream.base_path}/healthz",
+                    retries=False,
+                    timeout=self.settings.readiness_timeout,
+                    preload_content=True,
+                )
+            except Exception:
+                return False
+            return answer.status == 200
+
+        with ThreadPoolExecutor(max_workers=len(self.upstreams)) as pool:
+            results = pool.map(alive, self.upstreams.values())
+            return dict(zip(self.upstreams, results, strict=True))
+
+
+def _path_and_query() -> str:
+    query = request.query_string.decode("latin-1")
+    return f"{request.path}?{query}" if query else request.path
+
+
+def create_app(
+    settings: GatewaySettings | None = None, verifier: TokenVerifier | None = None
+) -> Flask:
+    """The gateway app; `settings` from the environment when not given."""
+    settings = settings or GatewaySettings.from_env()
+    gateway = Gateway(settings, verifier)
+    app = Flask("gateway", static_folder=None)
+    app.url_map.strict_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = None  # the proxy checks sizes itself, streaming
+    app.extensions["gateway"] = gateway
+    install_edge(app, settings, gateway.verifier)
+
+    def proxy_view(_name: str = "api") -> Callable[..., Response]:
+        def proxy(service: str | None = None, **_: Any) -> Response:
+            name = service or request.path.split("/")[2]
+            upstream = gateway.upstreams.get(name)
+            if upstream is None:
+                raise NotFound()
+            return gateway.forward(upstream, name, _path_and_query())
+
+        proxy.__name__ = f"proxy_{_name}"
+        return proxy
+
+    limiter = build_limiter(app, settings)
+    app.extensions["gateway_limiter"] = limiter
+    if settings.role == "national":
+        app.add_url_rule(
+            "/api/dossiers/lookup",
+            endpoint="national_lookup",
+            view_func=limiter.limit(
+                settings.rate_limits["lookup"], scope="lookup", methods=["GET"]
+            )(lambda: national_lookup(gateway)),
+            methods=["GET"],
+        )
+    skip = {"lookup"} if settings.role == "national" else set()
+    register_limited_routes(app, limiter, settings, proxy_view, skip=skip)
+    api = proxy_view()
+    app.add_url_rule("/api/<service>", view_func=api, methods=_METHODS)
+    app.add_url_rule("/api/<service>/<path:rest>", view_func=api, methods=_METHODS)
+
+    @app.get("/api/openapi.json")
+    def openapi() -> dict[str, Any]:
+        return gateway.openapi.document()
+
+    @app.get("/api/docs")
+    def docs() -> Response:
+        return send_from_directory(DOCS_DIR, "index.html")
+
+    @app.get("/api/docs/<name>")
+    def docs_asset(name: str) -> Response:
+        return send_from_directory(DOCS_DIR, name)
+
+    @app.get("/api/provinces")
+    def provinces() -> dict[str, Any]:
+        items = [p.as_json() for p in gateway.registry.provinces]
+        return {"items": items, "total": len(items)}
+
+    @app.get("/go/<code>", defaults={"path": ""})
+    @app.get("/go/<code>/<path:path>")
+    def go(code: str, path: str) -> Response:
+        province = gateway.registry.by_code(code)
+        if province is None:
+            raise NotFound("province_unknown", detail=f"no portal for province {code!r}")
+        target = handover_url(province, path, request.query_string.decode("latin-1"))
+        return Response(status=302, headers={"Location": target})
 
     @app.get("/")
     def index() -> Response:
@@ -74,9 +215,54 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": "gateway"}
+        return {"status": "ok", "service": "gateway", "role": settings.role}
 
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        checks = gateway.ready()
+        ready = all(checks.values())
+        return {"ready": ready, "checks": checks}, 200 if ready else 503
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.errorhandler(Problem)
+    def handle_problem(error: Problem) -> Response:
+        return from_problem(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException) -> Response:
+        if error.response is not None:  # e.g. the 429 the limiter built
+            return error.response  # type: ignore[return-value]
+        status = error.code or 500
+        return problem_response(status, code_for_status(status))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        log.error("unhandled error", exc_info=error, extra={"path": request.path})
+        return problem_response(500, "internal_error")
+
+    # Plain proxied calls skip Flask; the proxy fix (when trusted) applies to both paths.
+    app.wsgi_app = FastPath(app, gateway)  # type: ignore[method-assign]
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     return app
 
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+def national_lookup(gateway: Gateway) -> Response:
+    """A dossier code of a provincial agency is answered by that province's gateway."""
+    code = request.args.get("code", "")
+    unit = dossier_unit(code)
+    if unit is None or not unit.startswith("H"):
+        return gateway.forward(gateway.upstreams["dossiers"], "dossiers", _path_and_query())
+    province = gateway.registry.by_agency_unit(unit)
+    if province is None:
+        raise NotFound("province_unknown", detail=f"no portal for agency unit {unit}")
+    upstream = gateway.province_gateways[province.code]
+    return gateway.forward(upstream, f"province-{province.code}", _path_and_query())

@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from services.core.config import env_float, env_int
+from services.core.config import (
+    PROJECT_ROOT,
+    ConfigError,
+    env_choice,
+    env_float,
+    env_int,
+    parse_trusted_issuers,
+)
 
 SERVICES = ("identity", "catalog", "dossiers", "notify")
 DEFAULT_UPSTREAMS = {
@@ -15,16 +23,58 @@ DEFAULT_UPSTREAMS = {
     "dossiers": "http://127.0.0.1:8003",
     "notify": "http://127.0.0.1:8004",
 }
+DEFAULT_PROVINCES_FILE = PROJECT_ROOT / "deploy" / "federation" / "provinces.yaml"
+# The sensitive public calls and their default limits (flask-limiter notation).
+DEFAULT_RATE_LIMITS = {
+    "registration": "10/minute;50/hour",
+    "login": "10/minute;100/hour",
+    "otp": "20/minute",
+    "password_reset": "5/minute;20/hour",
+    "lookup": "60/minute",
+}
+
+# Pages and scripts from this origin only; no inline script, no framing.
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """Where each service answers, and the gateway's limits."""
+    """Where each service answers, the gateway's limits and its federation role."""
 
     upstreams: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_UPSTREAMS))
     connect_timeout: float = 2.0
     read_timeout: float = 30.0
     max_body_bytes: int = 25 * 1024 * 1024
+    # Keep-alive connections kept per upstream (per gateway process).
+    pool_size: int = 32
+    # Proxies in front of the gateway whose X-Forwarded-For names the client.
+    trusted_proxies: int = 0
+    role: str = "national"
+    province: str = ""
+    provinces_file: Path = DEFAULT_PROVINCES_FILE
+    # Edge verification of bearer tokens; empty jwks_url: the identity upstream's JWKS.
+    jwks_url: str = ""
+    token_issuer: str = "http://127.0.0.1:8000/api/identity"
+    token_audience: str = "portal"
+    # Extra issuers trusted at the edge, issuer -> JWKS URL (a province trusts the nation).
+    trusted_issuers: dict[str, str] = field(default_factory=dict)
+    rate_limits: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    ratelimit_storage_uri: str = "memory://"
+    cors_origins: tuple[str, ...] = ()
+    readiness_timeout: float = 2.0
+    content_security_policy: str = DEFAULT_CSP
+
+    @property
+    def identity_jwks_url(self) -> str:
+        identity = self.upstreams.get("identity", DEFAULT_UPSTREAMS["identity"])
+        return self.jwks_url or f"{identity}/api/identity/.well-known/jwks.json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -34,9 +84,31 @@ class GatewaySettings:
             name: (env.get(f"GATEWAY_{name.upper()}_URL") or url).rstrip("/")
             for name, url in DEFAULT_UPSTREAMS.items()
         }
+        role = env_choice(env, "GATEWAY_ROLE", "", ("", "national", "province"))
+        role = role or env_choice(env, "PORTAL_ROLE", d.role, ("national", "province"))
+        province = (env.get("GATEWAY_PROVINCE") or env.get("PORTAL_PROVINCE") or "").strip()
+        if role == "province" and not (len(province) == 2 and province.isdigit()):
+            raise ConfigError("GATEWAY_PROVINCE must be a two-digit province code for a province")
+        limits = dict(d.rate_limits)
+        for name in limits:
+            limits[name] = env.get(f"GATEWAY_RATE_LIMIT_{name.upper()}") or limits[name]
         return cls(
             upstreams=upstreams,
             connect_timeout=env_float(env, "GATEWAY_CONNECT_TIMEOUT", d.connect_timeout),
             read_timeout=env_float(env, "GATEWAY_READ_TIMEOUT", d.read_timeout),
             max_body_bytes=env_int(env, "GATEWAY_MAX_BODY_BYTES", d.max_body_bytes, minimum=1),
+            pool_size=env_int(env, "GATEWAY_POOL_SIZE", d.pool_size, minimum=1),
+            trusted_proxies=env_int(env, "GATEWAY_TRUSTED_PROXIES", d.trusted_proxies),
+            role=role,
+            province=province,
+            provinces_file=Path(env.get("GATEWAY_PROVINCES_FILE") or d.provinces_file),
+            jwks_url=env.get("GATEWAY_JWKS_URL") or env.get("IDENTITY_JWKS_URL") or "",
+            token_issuer=env.get("TOKEN_ISSUER") or d.token_issuer,
+            token_audience=env.get("TOKEN_AUDIENCE") or d.token_audience,
+            trusted_issuers=parse_trusted_issuers(env.get("TOKEN_TRUSTED_ISSUERS", "")),
+            rate_limits=limits,
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or d.ratelimit_storage_uri,
+            cors_origins=_csv(env.get("GATEWAY_CORS_ORIGINS", "")),
+            readiness_timeout=env_float(env, "GATEWAY_READINESS_TIMEOUT", d.readiness_timeout),
+            content_security_policy=env.get("GATEWAY_CSP", d.content_security_policy),
         )

@@ -99,21 +99,44 @@ class JwksCache:
 
 
 class TokenVerifier:
-    """Checks a bearer token and returns its claims, or raises Unauthorized."""
+    """Checks a bearer token and returns its claims, or raises Unauthorized.
 
-    def __init__(self, keys: JwksCache, issuer: str, audience: str = DEFAULT_AUDIENCE) -> None:
+    One issuer by default; `trusted` adds more (issuer -> its keys), so a provincial
+    service accepts the national identity's tokens beside its own.
+    """
+
+    def __init__(
+        self,
+        keys: JwksCache,
+        issuer: str,
+        audience: str = DEFAULT_AUDIENCE,
+        trusted: Mapping[str, JwksCache] | None = None,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        self.issuers: dict[str, JwksCache] = {issuer: keys, **(trusted or {})}
+
+    def _issuer_keys(self, token: str) -> tuple[str, JwksCache]:
+        if len(self.issuers) == 1:
+            return self.issuer, self.keys
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        issuer = unverified.get("iss") if isinstance(unverified, dict) else None
+        if not isinstance(issuer, str) or issuer not in self.issuers:
+            raise Unauthorized("invalid_token", detail="untrusted issuer")
+        return issuer, self.issuers[issuer]
 
     def verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")
-            if not kid:
+            if not kid or not isinstance(kid, str):
                 raise Unauthorized("invalid_token", detail="token has no kid")
+            if header.get("alg") not in ALGORITHMS:
+                raise Unauthorized("invalid_token", detail="algorithm not allowed")
+            issuer, keys = self._issuer_keys(token)
             try:
-                key = self.keys.key(kid)
+                key = keys.key(kid)
             except (requests.RequestException, ValueError) as exc:
                 raise Unauthorized("invalid_token", detail="signing keys unavailable") from exc
             if key is None:
@@ -123,29 +146,44 @@ class TokenVerifier:
                 key,
                 algorithms=ALGORITHMS,
                 audience=self.audience,
-                issuer=self.issuer,
+                issuer=issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # PyJWTError for bad tokens; TypeError/ValueError when a token's algorithm
+            # does not fit the key type (an EdDSA header over an RSA key, say).
             raise Unauthorized("invalid_token", detail=str(exc)) from exc
         roles = payload.get("roles") or []
         return Claims(
             sub=str(payload["sub"]),
             roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             name=str(payload.get("name", "")),
-            agency=payload.get("agency"),
-            loa=int(payload.get("loa", 0) or 0),
+            agency=payload.get("agency") if isinstance(payload.get("agency"), str) else None,
+            loa=_loa(payload.get("loa")),
             jti=str(payload.get("jti", "")),
             raw=payload,
         )
 
 
+def _loa(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def verifier_for(settings: ServiceSettings) -> TokenVerifier:
-    """The verifier of a service process: identity's JWKS by URL, cached."""
+    """The verifier of a service process: identity's JWKS by URL, cached; more issuers
+    when TOKEN_TRUSTED_ISSUERS names them."""
     return TokenVerifier(
         JwksCache(url=settings.jwks_url),
         issuer=settings.token_issuer,
         audience=settings.token_audience,
+        trusted={
+            issuer: JwksCache(url=url)
+            for issuer, url in settings.trusted_issuers
+            if issuer != settings.token_issuer
+        },
     )
 
 

@@ -83,6 +83,17 @@ def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[s
     return value
 
 
+def parse_trusted_issuers(raw: str) -> dict[str, str]:
+    """`issuer=jwks_url` pairs separated by whitespace or commas (TOKEN_TRUSTED_ISSUERS)."""
+    trusted: dict[str, str] = {}
+    for pair in raw.replace(",", " ").split():
+        issuer, sep, url = pair.partition("=")
+        if not sep or not issuer or not url:
+            raise ConfigError(f"TOKEN_TRUSTED_ISSUERS entries are issuer=jwks_url, got {pair!r}")
+        trusted[issuer] = url
+    return trusted
+
+
 def default_database_url(service: str) -> str:
     """The embedded default: one SQLite file per service under var/."""
     return f"sqlite:///{VAR_DIR / (service + '.db')}"
@@ -160,6 +171,8 @@ class ServiceSettings:
     jwks_url: str = "http://127.0.0.1:8001/api/identity/.well-known/jwks.json"
     token_issuer: str = "http://127.0.0.1:8000/api/identity"
     token_audience: str = "portal"
+    # More issuers to trust, issuer -> JWKS URL: a province trusts the national identity.
+    trusted_issuers: tuple[tuple[str, str], ...] = ()
     bus: BusSettings = field(default_factory=BusSettings)
 
     @classmethod
@@ -184,5 +197,8 @@ class ServiceSettings:
             jwks_url=env.get("IDENTITY_JWKS_URL") or cls.jwks_url,
             token_issuer=env.get("TOKEN_ISSUER") or cls.token_issuer,
             token_audience=env.get("TOKEN_AUDIENCE") or cls.token_audience,
+            trusted_issuers=tuple(
+                parse_trusted_issuers(env.get("TOKEN_TRUSTED_ISSUERS", "")).items()
+            ),
             bus=BusSettings.from_env(env),
         )

@@ -87,3 +87,50 @@ def test_a_rotated_key_is_fetched_when_its_kid_appears(
     document["keys"] = old.jwks()["keys"] + new.jwks()["keys"]
     assert verifier.verify(new.issue("b")).sub == "b"
     assert verifier.verify(old.issue("c")).sub == "c"
+
+
+def test_a_province_trusts_the_national_issuer_beside_its_own() -> None:
+    own = TokenFactory(issuer="https://dvc.thanhhoa.gov.vn/api/identity")
+    nation = TokenFactory(issuer="https://dichvucong.gov.vn/api/identity")
+    stranger = TokenFactory(issuer="https://elsewhere/api/identity", kid=nation.kid)
+    verifier = TokenVerifier(
+        JwksCache(jwks=own.jwks()),
+        issuer=own.issuer,
+        trusted={nation.issuer: JwksCache(jwks=nation.jwks())},
+    )
+    assert verifier.verify(own.issue(sub="officer")).sub == "officer"
+    assert verifier.verify(nation.issue(sub="citizen")).sub == "citizen"
+    with pytest.raises(Unauthorized):
+        verifier.verify(stranger.issue())
+    # A national token signed by the province's key (or the reverse) is refused.
+    forged = TokenFactory(issuer=nation.issuer, kid=nation.kid)
+    forged.private_key = own.private_key
+    with pytest.raises(Unauthorized):
+        verifier.verify(forged.issue())
+
+
+@pytest.mark.parametrize("kid", [["a"], {"k": 1}, 7])
+def test_a_malformed_kid_is_refused_not_an_error(kid: object) -> None:
+    tokens = TokenFactory()
+    token = tokens.issue()
+    import base64
+
+    _header, payload, signature = token.split(".")
+    bad = base64.urlsafe_b64encode(json.dumps({"alg": "RS256", "kid": kid}).encode())
+    with pytest.raises(Unauthorized):
+        tokens.verifier().verify(f"{bad.rstrip(b'=').decode()}.{payload}.{signature}")
+
+
+def test_trusted_issuers_are_read_from_the_environment() -> None:
+    from services.core.auth import verifier_for
+    from services.core.config import ServiceSettings
+
+    settings = ServiceSettings.from_env(
+        "dossier",
+        {"TOKEN_TRUSTED_ISSUERS": "https://nation/api/identity=https://nation/jwks.json"},
+    )
+    assert settings.trusted_issuers == (
+        ("https://nation/api/identity", "https://nation/jwks.json"),
+    )
+    verifier = verifier_for(settings)
+    assert set(verifier.issuers) == {settings.token_issuer, "https://nation/api/identity"}

@@ -1,0 +1,220 @@
+"""The reverse proxy: pooled keep-alive connections to each upstream, bodies streamed.
+
+A request body with a Content-Length streams straight through once its length is
+checked; a chunked one is spooled up to the limit first, so a body over the limit is
+refused with 413 before any byte reaches a service, and the service always gets a
+Content-Length. Response bodies stream back as they arrive.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import urllib3
+from flask import Request, Response
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+
+from services.core.problems import Problem
+
+# RFC 9110 7.6.1: connection-scoped headers a proxy must not forward.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+CHUNK = 64 * 1024
+# Answers up to this size are read whole: the connection goes back to the pool at once.
+SMALL_BODY = 256 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    code = "payload_too_large"
+
+
+class UpstreamUnavailable(Problem):
+    status = 502
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(Problem):
+    status = 504
+    code = "upstream_timeout"
+
+
+def forwarded_request_headers(request: Request, request_id: str) -> dict[str, str]:
+    """The client's headers less hop-by-hop ones, plus X-Forwarded-* and X-Request-ID."""
+    connection_tokens = {
+        token.strip().lower() for token in request.headers.get("Connection", "").split(",")
+    }
+    drop = HOP_BY_HOP | connection_tokens | {"host", "content-length", "x-request-id"}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in drop}
+    client = request.remote_addr or ""
+    prior = request.headers.get("X-Forwarded-For", "")
+    # Only the addresses ProxyFix trusted reach remote_addr; the chain is passed on.
+    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    headers["X-Forwarded-Host"] = request.host
+    headers["X-Forwarded-Proto"] = request.scheme
+    headers["X-Request-ID"] = request_id
+    return headers
+
+
+def response_headers(upstream: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
+    connection_tokens = {
+        token.strip().lower() for token in upstream.headers.get("Connection", "").split(",")
+    }
+    drop = HOP_BY_HOP | connection_tokens | {"x-request-id"}
+    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in drop]
+
+
+class Upstream:
+    """One service: a keep-alive connection pool and the calls through it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int,
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.base_url = base_url
+        self.base_path = parts.path.rstrip("/")
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        pool_kwargs: dict[str, Any] = {
+            "maxsize": pool_size,
+            "block": False,
+            "timeout": self.timeout,
+            "retries": False,
+        }
+        self.pool: urllib3.HTTPConnectionPool = urllib3.connection_from_url(base_url, **pool_kwargs)
+
+    def request(
+        self,
+        method: str,
+        path_and_query: str,
+        headers: dict[str, str],
+        body: IO[bytes] | bytes | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """Send one request; 502/504 problems when the service is down or slow."""
+        # A pooled connection the service closed meanwhile is retried once, but only
+        # for a request that can be sent again (idempotent, no streamed body).
+        retries: urllib3.Retry | bool = False
+        if method in IDEMPOTENT and not hasattr(body, "read"):
+            retries = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
+        try:
+            return self.pool.urlopen(
+                method,
+                f"{self.base_path}{path_and_query}",
+                body=body,
+                headers=headers,
+                retries=retries,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                timeout=self.timeout,
+            )
+        except urllib3.exceptions.MaxRetryError as exc:
+            raise _upstream_problem(exc.reason) from exc
+        except (HTTPError, OSError) as exc:
+            raise _upstream_problem(exc) from exc
+
+
+def _upstream_problem(error: BaseException | None) -> Problem:
+    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError: test it first.
+    if isinstance(error, NewConnectionError):
+        return UpstreamUnavailable(detail="the service is unreachable")
+    if isinstance(error, ReadTimeoutError | ConnectTimeoutError | TimeoutError):
+        return UpstreamTimeout(detail="the service did not answer in time")
+    return UpstreamUnavailable(detail="the service is unreachable")
+
+
+def request_body(request: Request, max_bytes: int) -> IO[bytes] | bytes | None:
+    """The body to send on: streamed when its length is declared, spooled otherwise."""
+    length = request.content_length
+    if length is not None:
+        if length > max_bytes:
+            raise PayloadTooLarge(detail=f"the limit is {max_bytes} bytes")
+        if length == 0:
+            return b"" if request.method in ("POST", "PUT", "PATCH") else None
+        return request.stream
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return None
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    size = 0
+    while chunk := request.stream.read(CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            spool.close()
+            raise PayloadTooLarge(detail=f"the limit is {max_bytes} bytes")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def body_length(body: IO[bytes] | bytes | None, request: Request) -> int | None:
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        return len(body)
+    if request.content_length is not None:
+        return request.content_length
+    position = body.tell()
+    body.seek(0, 2)
+    size = body.tell()
+    body.seek(position)
+    return size
+
+
+def small_length(upstream: urllib3.BaseHTTPResponse) -> bool:
+    """Is the answer's body declared and small enough to read whole?"""
+    length = upstream.headers.get("Content-Length")
+    return length is not None and length.isdigit() and int(length) <= SMALL_BODY
+
+
+def stream_response(upstream: urllib3.BaseHTTPResponse, method: str) -> Response:
+    """The service's answer, its body read whole when small, else streamed."""
+    headers = response_headers(upstream)
+    if method == "HEAD" or small_length(upstream):
+        try:
+            data = upstream.read(decode_content=False)
+        finally:
+            upstream.release_conn()
+        return Response(data, status=upstream.status, headers=headers)
+    return Response(
+        _chunks(upstream), status=upstream.status, headers=headers, direct_passthrough=True
+    )
+
+
+def _chunks(upstream: urllib3.BaseHTTPResponse) -> Iterable[bytes]:
+    def generate() -> Iterator[bytes]:
+        try:
+            yield from upstream.stream(CHUNK, decode_content=False)
+        except HTTPError:
+            # Headers are out already: all a proxy can do is cut the body short.
+            return
+        finally:
+            upstream.release_conn()
+
+    return generate()
