@@ -212,9 +212,18 @@ def group_alive(pgid: int) -> bool:
 def demo_accounts(limit: int = 3) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     with (DEMO / "subscribers.csv").open(encoding="utf-8") as f:
         citizens = list(csv.DictReader(f))[:limit]
+    with (DEMO / "agencies.csv").open(encoding="utf-8") as f:
+        agencies = {row["code"]: row for row in csv.DictReader(f)}
     with (DEMO / "staff.csv").open(encoding="utf-8") as f:
-        staff = list(csv.DictReader(f))[:limit]
-    return citizens, staff
+        staff = list(csv.DictReader(f))
+    # The admin first, then officers of communes: they receive the "khai sinh" dossiers.
+    levels = ("", "commune", "district", "department", "province", "ministry")
+
+    def rank(row: dict[str, str]) -> int:
+        level = agencies.get(row["agency_code"], {}).get("level", "")
+        return levels.index(level) if level in levels else len(levels)
+
+    return citizens, sorted(staff, key=rank)[:limit]
 
 
 def banner(ports: Ports) -> str:
@@ -234,7 +243,12 @@ def banner(ports: Ports) -> str:
         ),
         f"  ... all in {DEMO.relative_to(ROOT)}/subscribers.csv",
         "Demo staff (log in with username, password, then the OTP sent to their phone):",
-        *(f"  {s['username']} / {s['password']}  ({s['role']} {s['agency_code']})" for s in staff),
+        *(
+            f"  {s['username']} / {s['password']}  ({s['role']} {s['agency_code']})".replace(
+                " )", ")"
+            )
+            for s in staff
+        ),
         f"  ... one officer per demo agency in {DEMO.relative_to(ROOT)}/staff.csv",
         "",
         "Reading OTPs (every SMS and e-mail is kept in the dev outbox, nothing is sent):",
@@ -266,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Set explicitly: a shell that starts us in the background ignores SIGINT, and the
+    # processes we start would inherit that and outlive a Ctrl-C (a handler is not inherited).
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         check_ports_free(ports)

@@ -4,7 +4,8 @@
 # role can reach only its own database.
 set -euo pipefail
 
-for service in identity catalog dossier notify; do
+# PORTAL_DATABASES lets a test create databases under other names.
+for service in ${PORTAL_DATABASES:-identity catalog dossier notify}; do
   var="${service^^}_DB_PASSWORD"
   password="${!var:?$var is not set: run 'python -m deploy.compose_env' first}"
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \

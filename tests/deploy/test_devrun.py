@@ -93,9 +93,15 @@ def processes_with(marker: str) -> list[int]:
 class Run:
     """One `python -m deploy.devrun` in its own session, its output collected."""
 
-    def __init__(self, ports: devrun.Ports, env: dict[str, str]) -> None:
+    def __init__(
+        self, ports: devrun.Ports, env: dict[str, str], *, sigint_ignored: bool = False
+    ) -> None:
         self.lines: list[str] = []
         self.started = threading.Event()
+
+        def ignore_sigint() -> None:  # as a shell does for a command started with `&`
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "deploy.devrun", "--first-port", str(ports.first)],
             cwd=ROOT,
@@ -103,6 +109,7 @@ class Run:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=ignore_sigint if sigint_ignored else None,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -163,7 +170,7 @@ def test_a_run_serves_the_portal_stops_cleanly_and_a_second_run_adds_nothing(
         assert processes_with(marker) == []
         assert all(devrun.port_is_free(p) for p in ports.all().values())
 
-        runs.append(second := Run(ports, env))
+        runs.append(second := Run(ports, env, sigint_ignored=True))
         second.wait_started()
         assert procedures_found(gateway) == total
         assert second.stop(signal.SIGINT) == 0, second.output()  # Ctrl-C
