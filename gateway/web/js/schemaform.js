@@ -1,0 +1,77 @@
+// A declaration form (tờ khai) rendered from the procedure's JSON Schema, and read back.
+import { field, h } from "./dom.js";
+
+const ENUM_LABELS = { male: "Nam", female: "Nữ", true: "Có", false: "Không" };
+
+function get(data, path) {
+  return path.reduce((node, key) => (node && typeof node === "object" ? node[key] : undefined), data);
+}
+
+/** Render `schema` with `data`; input names are "form.<path>" like the API's error keys. */
+export function renderSchema(schema, data = {}, path = [], required = false) {
+  const name = ["form", ...path].join(".");
+  const title = schema.title || path[path.length - 1] || "";
+  if (schema.type === "object" && schema.properties) {
+    const needed = new Set(schema.required || []);
+    const children = Object.entries(schema.properties).map(([key, sub]) =>
+      renderSchema(sub, data, [...path, key], needed.has(key)),
+    );
+    if (!path.length) return h("div", { class: "schema-form", "data-field": "form" }, children, h("p", { class: "error", hidden: true }));
+    return h(
+      "fieldset",
+      { "data-field": name },
+      h("legend", {}, title, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+      children,
+      h("p", { class: "error", role: "alert", hidden: true }),
+    );
+  }
+  let value = get(data, path);
+  if (value === undefined) value = schema.default ?? "";
+  const attrs = { "data-type": schema.type || "string" };
+  if (schema.maxLength) attrs.maxlength = schema.maxLength;
+  if (schema.enum) {
+    return field({
+      label: title,
+      name,
+      required,
+      value,
+      attrs,
+      options: [["", "Chọn"], ...schema.enum.map((v) => [v, ENUM_LABELS[v] || v[0].toUpperCase() + v.slice(1)])],
+    });
+  }
+  if (schema.type === "boolean") {
+    const box = field({ label: title, name, type: "checkbox", required, attrs });
+    box.querySelector("input").checked = Boolean(value);
+    return box;
+  }
+  let type = "text";
+  if (schema.type === "integer" || schema.type === "number") {
+    type = "number";
+    if (schema.minimum !== undefined) attrs.min = schema.minimum;
+    if (schema.maximum !== undefined) attrs.max = schema.maximum;
+  } else if (schema.format === "date") type = "date";
+  else if (schema.format === "email") type = "email";
+  const hint = schema.pattern === "^[0-9]{12}$" ? "12 chữ số" : schema.description;
+  return field({ label: title, name, type, required, value, hint, attrs });
+}
+
+/** The declaration's values: empty optional parts left out, numbers as numbers. */
+export function readSchema(schema, root, path = [], required = true) {
+  if (schema.type === "object" && schema.properties) {
+    const out = {};
+    for (const [key, sub] of Object.entries(schema.properties)) {
+      const needed = (schema.required || []).includes(key);
+      const value = readSchema(sub, root, [...path, key], needed);
+      if (value !== undefined) out[key] = value;
+    }
+    return Object.keys(out).length || required ? out : undefined;
+  }
+  const el = root.querySelector(`[name="${CSS.escape(["form", ...path].join("."))}"]`);
+  if (!el) return undefined;
+  if (el.type === "checkbox") return el.checked;
+  const raw = el.value.trim();
+  if (raw === "") return undefined;
+  if (schema.type === "integer") return Number.parseInt(raw, 10);
+  if (schema.type === "number") return Number(raw);
+  return raw;
+}
