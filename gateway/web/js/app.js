@@ -57,6 +57,8 @@ function renderUser() {
   slot.append(...links);
 }
 
+let firstRender = true;
+
 async function route() {
   const main = document.getElementById("main");
   const { path, params } = parseHash();
@@ -90,9 +92,10 @@ async function route() {
       view.replaceChildren(h("h1", {}, title), notice(error.message || "Đã có lỗi xảy ra.", "error"));
     }
     main.replaceChildren(view);
-    if (!main.contains(document.activeElement) || document.activeElement === document.body) {
-      main.focus({ preventScroll: true });
-    }
+    // After a navigation, move focus to the new content (not on the first load:
+    // Tab must then reach the skip link first).
+    if (!firstRender && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
+    firstRender = false;
     window.scrollTo(0, 0);
     return;
   }

@@ -144,13 +144,14 @@ export function showError(root, error, fallbackField) {
     }
     if (slot) {
       const out = slot.querySelector(".error");
-      out.textContent = out.textContent ? `${out.textContent} ${vietnamese(message)}` : vietnamese(message);
+      const text = vietnamese(message);
+      if (!out.textContent.includes(text)) out.textContent = out.textContent ? `${out.textContent} ${text}` : text;
       out.hidden = false;
       const control = slot.querySelector("input, select, textarea");
       if (control) control.setAttribute("aria-invalid", "true");
       if (!marked && control) control.focus();
       marked = true;
-    } else loose.push(vietnamese(message));
+    } else if (!loose.includes(vietnamese(message))) loose.push(vietnamese(message));
   }
   let banner = root.querySelector(".form-error");
   if (!banner) {
@@ -211,4 +212,13 @@ export async function busy(button, work) {
 
 export function notice(text, kind = "info") {
   return h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+/** Append children to a parent, skipping null/false (DOM append would print them). */
+export function add(parent, ...children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child);
+  }
+  return parent;
 }

@@ -56,22 +56,30 @@ export function renderSchema(schema, data = {}, path = [], required = false) {
 }
 
 /** The declaration's values: empty optional parts left out, numbers as numbers. */
-export function readSchema(schema, root, path = [], required = true) {
+export function readSchema(schema, root) {
+  return collect(schema, root, [], true).value;
+}
+
+// {value, touched}: an optional object whose fields all keep their defaults is left out.
+function collect(schema, root, path, required) {
   if (schema.type === "object" && schema.properties) {
     const out = {};
+    let touched = false;
     for (const [key, sub] of Object.entries(schema.properties)) {
       const needed = (schema.required || []).includes(key);
-      const value = readSchema(sub, root, [...path, key], needed);
-      if (value !== undefined) out[key] = value;
+      const part = collect(sub, root, [...path, key], needed);
+      if (part.value !== undefined) out[key] = part.value;
+      touched ||= part.touched;
     }
-    return Object.keys(out).length || required ? out : undefined;
+    return { value: touched || required ? out : undefined, touched };
   }
   const el = root.querySelector(`[name="${CSS.escape(["form", ...path].join("."))}"]`);
-  if (!el) return undefined;
-  if (el.type === "checkbox") return el.checked;
+  if (!el) return { value: undefined, touched: false };
+  if (el.type === "checkbox") return { value: el.checked, touched: el.checked !== Boolean(schema.default) };
   const raw = el.value.trim();
-  if (raw === "") return undefined;
-  if (schema.type === "integer") return Number.parseInt(raw, 10);
-  if (schema.type === "number") return Number(raw);
-  return raw;
+  if (raw === "") return { value: undefined, touched: false };
+  const touched = raw !== String(schema.default ?? "");
+  if (schema.type === "integer") return { value: Number.parseInt(raw, 10), touched };
+  if (schema.type === "number") return { value: Number(raw), touched };
+  return { value: raw, touched };
 }

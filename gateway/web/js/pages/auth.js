@@ -1,6 +1,6 @@
 // Đăng ký, Đăng nhập (with its OTP step) and Quên mật khẩu.
 import { api, saveTokens, hasRole } from "../api.js";
-import { busy, clearErrors, duration, field, h, notice, showError, values } from "../dom.js";
+import { add, busy, clearErrors, duration, field, h, notice, showError, values } from "../dom.js";
 
 const PASSWORD_RULES = [
   [(p) => p.length >= 8, "Từ 8 ký tự trở lên"],
@@ -29,8 +29,10 @@ export function otpStep({ otp, heading, onVerify, onResend, extra = [] }) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Xác nhận"), resend), ...extra);
   let expiresAt = 0;
   let resendAt = 0;
+  let shown = false;
   const tick = () => {
-    if (!form.isConnected && expiresAt) return clearInterval(timer);
+    if (form.isConnected) shown = true;
+    else if (shown) return clearInterval(timer);
     const now = Date.now();
     const left = Math.round((expiresAt - now) / 1000);
     expiry.textContent = left > 0 ? `Mã OTP còn hiệu lực trong ${duration(left)}.` : "Mã OTP đã hết hạn. Vui lòng nhấn “Gửi lại OTP”.";
@@ -129,7 +131,7 @@ export async function register(view) {
     [...stepper.children].forEach((li, j) => (j === i ? li.setAttribute("aria-current", "step") : li.removeAttribute("aria-current")));
     body.replaceChildren(content);
   };
-  view.append(h("h1", {}, "Đăng ký tài khoản"), stepper, body);
+  add(view, h("h1", {}, "Đăng ký tài khoản"), stepper, body);
 
   const choose = h(
     "form",
@@ -229,7 +231,7 @@ function afterLogin() {
 /** Đăng nhập: CMT/CCCD + mật khẩu, then the OTP with its alternatives. */
 export async function login(view) {
   const body = h("div");
-  view.append(h("h1", {}, "Đăng nhập"), body);
+  add(view, h("h1", {}, "Đăng nhập"), body);
   const form = h(
     "form",
     { class: "card", novalidate: true },
@@ -326,7 +328,7 @@ export async function login(view) {
 /** Quên mật khẩu: tên đăng nhập → OTP → mật khẩu mới. */
 export async function reset(view) {
   const body = h("div");
-  view.append(h("h1", {}, "Quên mật khẩu"), body);
+  add(view, h("h1", {}, "Quên mật khẩu"), body);
   const form = h(
     "form",
     { class: "card", novalidate: true },

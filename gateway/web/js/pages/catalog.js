@@ -1,6 +1,6 @@
 // Home, search results with filters, and a procedure's page with "Nộp hồ sơ".
 import { api, ApiError } from "../api.js";
-import { describe, field, h, money, notice } from "../dom.js";
+import { add, describe, field, h, money, notice } from "../dom.js";
 import { DELIVERY, LEVEL, PROVINCE, SERVICE_LEVEL } from "../labels.js";
 
 function searchForm(q = "") {
@@ -27,7 +27,7 @@ export async function home(view) {
   const business = events.items.filter((e) => e.audience !== "citizen");
   const list = (items) =>
     h("ul", { class: "life-events" }, items.map((e) => h("li", {}, h("a", { href: `#/tim-kiem?life_event=${e.code}` }, e.name))));
-  view.append(
+  add(view, 
     h("section", { class: "hero" }, h("h1", {}, "Tìm kiếm thủ tục hành chính, dịch vụ công"), searchForm()),
     h("section", {}, h("h2", {}, "Sự kiện của công dân"), list(citizen)),
     h("section", {}, h("h2", {}, "Sự kiện của doanh nghiệp"), list(business)),
@@ -95,7 +95,7 @@ export async function search(view, { params }) {
   const pageNo = Number(params.get("page") || 1);
   const more = new URLSearchParams(params);
   more.set("page", String(pageNo + 1));
-  view.append(
+  add(view, 
     h("h1", {}, "Dịch vụ công trực tuyến"),
     filters,
     h("p", { role: "status" }, `Tìm thấy ${page.total} thủ tục.`),
@@ -135,7 +135,7 @@ export async function procedure(view, { args: [code], params }) {
     p = await api("GET", `/api/catalog/procedures/${encodeURIComponent(code)}${province ? `?province=${province}` : ""}`);
   } catch (error) {
     if (error instanceof ApiError && error.code === "procedure_ambiguous") {
-      view.append(
+      add(view, 
         h("h1", {}, "Chọn tỉnh, thành phố"),
         notice(describe(error.problem), "info"),
         h("ul", {}, error.problem.provinces.map((c) => h("li", {}, h("a", { href: `#/thu-tuc/${encodeURIComponent(code)}?tinh=${c}` }, `Tỉnh ${PROVINCE[c] || c}`)))),
@@ -170,7 +170,7 @@ export async function procedure(view, { args: [code], params }) {
       h("td", { "data-label": "Mẫu đơn, tờ khai" }, d.template ? h("a", { href: d.template, download: "" }, "Tải mẫu") : "—"),
     ),
   );
-  view.append(
+  add(view, 
     h("p", {}, h("a", { href: "#/tim-kiem" }, "← Dịch vụ công trực tuyến")),
     h("h1", {}, p.name),
     h(

@@ -1,6 +1,6 @@
 // Hồ sơ cá nhân (folders), a dossier's detail, lookup by code, inbox, account.
 import { api, download } from "../api.js";
-import { busy, clearErrors, describe, field, formatDate, h, notice, showError, values } from "../dom.js";
+import { add, busy, clearErrors, describe, field, formatDate, h, notice, showError, values } from "../dom.js";
 import { ACCESS_RESULT, DELIVERY, FOLDERS, GENDER, ROLE, STATUS } from "../labels.js";
 
 export function statusTag(status, overdue = false) {
@@ -23,7 +23,7 @@ export async function folders(view, { params }) {
       h("td", { "data-label": "Ngày nộp" }, formatDate(d.submitted_at, false) || "—"),
       h("td", { "data-label": "Hạn trả" }, formatDate(d.due_at, false) || "—"),
       h("td", { "data-label": "Trạng thái" }, statusTag(d.status, d.overdue))));
-  view.append(
+  add(view, 
     h("h1", {}, "Hồ sơ cá nhân"),
     h("div", { class: "layout" },
       h("nav", { "aria-label": "Thư mục hồ sơ", class: "card" },
@@ -68,24 +68,24 @@ export function facts(d) {
 
 export async function dossier(view, { args: [id], params }) {
   const d = await api("GET", `/api/dossiers/${id}`);
-  view.append(
+  add(view, 
     h("p", {}, h("a", { href: "#/ho-so-ca-nhan" }, "← Hồ sơ cá nhân")),
     h("h1", {}, `Hồ sơ ${d.code || ""}`),
     params.get("gui") ? notice(`Hồ sơ đã được gửi đi thành công. Mã hồ sơ: ${d.code}.`, "ok") : null,
     facts(d),
   );
   if (d.status === "supplement_requested") {
-    view.append(h("section", { class: "card" }, h("h2", {}, "Yêu cầu bổ sung hồ sơ"),
+    add(view, h("section", { class: "card" }, h("h2", {}, "Yêu cầu bổ sung hồ sơ"),
       h("p", { class: "message" }, d.reason || ""),
       h("a", { class: "button", href: `#/ho-so/${id}/sua` }, "Bổ sung hồ sơ")));
   }
-  if (d.status === "rejected") view.append(notice(`Hồ sơ bị trả lại. Lý do: ${d.reason || ""}`, "warn"));
+  if (d.status === "rejected") add(view, notice(`Hồ sơ bị trả lại. Lý do: ${d.reason || ""}`, "warn"));
   if (d.status === "result_returned") {
-    view.append(h("section", { class: "card" }, h("h2", {}, "Kết quả giải quyết"),
+    add(view, h("section", { class: "card" }, h("h2", {}, "Kết quả giải quyết"),
       d.result_note ? h("p", { class: "message" }, d.result_note) : null, attachmentList(d, "result")));
-    view.append(rating(d));
+    add(view, rating(d));
   }
-  view.append(h("h2", {}, "Quá trình xử lý"), timeline(d.history), h("h2", {}, "Thành phần hồ sơ đã nộp"), attachmentList(d, "document"));
+  add(view, h("h2", {}, "Quá trình xử lý"), timeline(d.history), h("h2", {}, "Thành phần hồ sơ đã nộp"), attachmentList(d, "document"));
 }
 
 function rating(d) {
@@ -149,7 +149,7 @@ export async function lookup(view, { params }) {
     history.replaceState(null, "", `#/tra-cuu?code=${encodeURIComponent(value)}`);
     run(value);
   });
-  view.append(h("h1", {}, "Tra cứu hồ sơ"), h("p", {}, "Tra cứu tình trạng hồ sơ theo mã số hồ sơ, không cần đăng nhập. Để xem chi tiết, vui lòng đăng nhập."), form, out);
+  add(view, h("h1", {}, "Tra cứu hồ sơ"), h("p", {}, "Tra cứu tình trạng hồ sơ theo mã số hồ sơ, không cần đăng nhập. Để xem chi tiết, vui lòng đăng nhập."), form, out);
   if (code) await run(code);
 }
 
@@ -169,7 +169,7 @@ export async function inbox(view) {
     }
     return li;
   });
-  view.append(h("h1", {}, "Thông báo"), h("p", { role: "status" }, `${page.total} thông báo, ${page.unread} chưa đọc.`),
+  add(view, h("h1", {}, "Thông báo"), h("p", { role: "status" }, `${page.total} thông báo, ${page.unread} chưa đọc.`),
     items.length ? h("ul", { class: "results" }, items) : h("p", {}, "Chưa có thông báo."));
 }
 
@@ -179,15 +179,15 @@ export async function account(view) {
     api("GET", "/api/identity/me/access-log").catch(() => ({ items: [] })),
   ]);
   const phones = h("ul", {}, (me.otp_phones || []).map((p) => h("li", {}, p.phone, p.is_default ? " (mặc định)" : "")));
-  const add = h("form", { class: "card", novalidate: true }, h("h3", {}, "Thêm số điện thoại nhận OTP"),
+  const addPhone = h("form", { class: "card", novalidate: true }, h("h3", {}, "Thêm số điện thoại nhận OTP"),
     field({ label: "Số điện thoại", name: "phone", type: "tel", required: true }), h("button", { type: "submit" }, "Thêm"));
-  add.addEventListener("submit", async (event) => {
+  addPhone.addEventListener("submit", async (event) => {
     event.preventDefault();
-    clearErrors(add);
+    clearErrors(addPhone);
     try {
-      const flow = await api("POST", "/api/identity/me/otp-phones", values(add));
+      const flow = await api("POST", "/api/identity/me/otp-phones", values(addPhone));
       const { otpStep } = await import("./auth.js");
-      add.replaceWith(otpStep({
+      addPhone.replaceWith(otpStep({
         otp: flow.otp,
         heading: "Xác nhận số điện thoại",
         onVerify: async (code) => {
@@ -198,10 +198,10 @@ export async function account(view) {
         onResend: () => Promise.reject(new Error("Vui lòng bắt đầu lại.")),
       }));
     } catch (error) {
-      showError(add, error, "phone");
+      showError(addPhone, error, "phone");
     }
   });
-  view.append(
+  add(view, 
     h("h1", {}, "Tài khoản"),
     h("h2", {}, "Thông tin định danh"),
     h("dl", { class: "facts card" },
@@ -214,7 +214,7 @@ export async function account(view) {
       h("dt", {}, "Địa chỉ"), h("dd", {}, me.address || "—"),
       h("dt", {}, "Vai trò"), h("dd", {}, (me.roles || []).map((r) => ROLE[r] || r).join(", ")),
       h("dt", {}, "Mức xác minh"), h("dd", {}, me.verification_level ? `Mức ${me.verification_level}${me.verification_level >= 2 ? " (đã được xác minh bởi nhà mạng)" : ""}` : "—")),
-    h("h2", {}, "Số điện thoại nhận OTP"), phones, add,
+    h("h2", {}, "Số điện thoại nhận OTP"), phones, addPhone,
     h("h2", {}, "Lịch sử truy cập"),
     h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Thời gian", "Địa chỉ IP", "Trình duyệt", "Kết quả"].map((t) => h("th", {}, t)))),
       h("tbody", {}, log.items.map((row) => h("tr", {},

@@ -1,18 +1,18 @@
 // Nộp hồ sơ: a draft, then the steps of the seed guides — người nộp, chủ hồ sơ,
 // tờ khai, thành phần hồ sơ, hình thức nhận kết quả — and "Gửi đi".
 import { api, upload } from "../api.js";
-import { busy, clearErrors, describe, field, h, notice, showError, values } from "../dom.js";
+import { add, busy, clearErrors, describe, field, h, notice, showError, values } from "../dom.js";
 import { DELIVERY } from "../labels.js";
 import { readSchema, renderSchema } from "../schemaform.js";
 
 export async function start(view, { args: [code], params }) {
   const agency = params.get("co-quan");
-  view.append(h("h1", {}, "Nộp hồ sơ"));
+  add(view, h("h1", {}, "Nộp hồ sơ"));
   try {
     const draft = await api("POST", "/api/dossiers", { procedure_code: code, agency_code: agency });
     location.replace(`#/ho-so/${draft.id}/sua`);
   } catch (error) {
-    view.append(notice(describe(error.problem || error), "error"), h("a", { href: `#/thu-tuc/${encodeURIComponent(code)}` }, "Quay lại thủ tục"));
+    add(view, notice(describe(error.problem || error), "error"), h("a", { href: `#/thu-tuc/${encodeURIComponent(code)}` }, "Quay lại thủ tục"));
   }
 }
 
@@ -73,7 +73,7 @@ export async function wizard(view, { args: [id] }) {
   const names = ["Thông tin người nộp", "Thông tin chủ hồ sơ", "Tờ khai", "Thành phần hồ sơ", "Nhận kết quả và gửi đi"];
   const stepper = h("ol", { class: "steps", "aria-label": "Các bước nộp hồ sơ" }, names.map((n, i) => h("li", {}, `${i + 1}. ${n}`)));
   const body = h("div");
-  view.append(
+  add(view, 
     h("h1", {}, supplementing ? "Bổ sung hồ sơ" : "Nộp hồ sơ trực tuyến"),
     h("p", {}, h("strong", {}, procedure.name || dossier.procedure_name), ` — ${dossier.agency_name}`),
     supplementing && dossier.reason ? notice(`Yêu cầu bổ sung: ${dossier.reason}`, "warn") : null,

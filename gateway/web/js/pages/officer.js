@@ -1,6 +1,6 @@
 // The officers' console: the agency's queue by due date, a dossier and its actions.
 import { api, session, upload } from "../api.js";
-import { busy, clearErrors, field, formatDate, h, notice, showError, values } from "../dom.js";
+import { add, busy, clearErrors, field, formatDate, h, notice, showError, values } from "../dom.js";
 import { STATUS } from "../labels.js";
 import { attachmentList, facts, statusTag, timeline } from "./citizen.js";
 
@@ -16,7 +16,7 @@ export async function queue(view, { params }) {
       h("td", { "data-label": "Thủ tục" }, d.procedure_name),
       h("td", { "data-label": "Ngày nộp" }, formatDate(d.submitted_at)),
       h("td", { "data-label": "Trạng thái" }, statusTag(d.status))));
-  view.append(
+  add(view, 
     h("h1", {}, "Hồ sơ cần xử lý"),
     h("p", {}, `Cơ quan: ${session().claims.agency || ""}`),
     h("nav", { "aria-label": "Lọc theo trạng thái" }, h("ul", { class: "choice", style: "list-style:none;padding:0" },
@@ -118,7 +118,7 @@ export async function dossier(view, { args: [id] }) {
   }
   const flash = sessionStorage.getItem("portal.flash");
   sessionStorage.removeItem("portal.flash");
-  view.append(
+  add(view, 
     h("p", {}, h("a", { href: "#/can-bo" }, "← Hồ sơ cần xử lý")),
     h("h1", {}, `Hồ sơ ${d.code || ""}`),
     flash ? notice(flash, "ok") : null,

@@ -1,6 +1,6 @@
 // Hộp thư thử nghiệm: the SMS and e-mails the dev outbox "sent" (make run, tests).
 import { api } from "../api.js";
-import { field, formatDate, h, notice, showError, values } from "../dom.js";
+import { add, field, formatDate, h, notice, showError, values } from "../dom.js";
 
 export async function page(view, { params }) {
   const to = params.get("to") || "";
@@ -31,7 +31,7 @@ export async function page(view, { params }) {
       else showError(form, error, "to");
     }
   };
-  view.append(h("h1", {}, "Hộp thư thử nghiệm"),
+  add(view, h("h1", {}, "Hộp thư thử nghiệm"),
     h("p", {}, "Tin nhắn SMS và thư điện tử hệ thống đã “gửi” khi hộp thư thử nghiệm được bật (môi trường phát triển). Dùng để đọc mã OTP."),
     form, out);
   await load();
