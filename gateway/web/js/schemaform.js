@@ -2,6 +2,16 @@
 import { field, h } from "./dom.js";
 
 const ENUM_LABELS = { male: "Nam", female: "Nữ", true: "Có", false: "Không" };
+// Titles for parts the demo schemas share without a title of their own.
+const PART_TITLES = {
+  mother: "Thông tin người mẹ",
+  father: "Thông tin người cha",
+  husband: "Thông tin bên chồng",
+  wife: "Thông tin bên vợ",
+  deceased: "Thông tin người chết",
+  owner: "Thông tin chủ hộ, chủ sở hữu",
+  subject: "Thông tin người được cấp",
+};
 
 function get(data, path) {
   return path.reduce((node, key) => (node && typeof node === "object" ? node[key] : undefined), data);
@@ -10,7 +20,8 @@ function get(data, path) {
 /** Render `schema` with `data`; input names are "form.<path>" like the API's error keys. */
 export function renderSchema(schema, data = {}, path = [], required = false) {
   const name = ["form", ...path].join(".");
-  const title = schema.title || path[path.length - 1] || "";
+  const key = path[path.length - 1] || "";
+  const title = schema.title || PART_TITLES[key] || key;
   if (schema.type === "object" && schema.properties) {
     const needed = new Set(schema.required || []);
     const children = Object.entries(schema.properties).map(([key, sub]) =>

@@ -46,10 +46,11 @@ export async function search(view, { params }) {
   const query = new URLSearchParams();
   for (const key of FILTERS) if (params.get(key)) query.set(key, params.get(key));
   query.set("per_page", "20");
-  const [page, fields, events] = await Promise.all([
+  const [page, fields, events, agencies] = await Promise.all([
     api("GET", `/api/catalog/procedures?${query}`),
     api("GET", "/api/catalog/fields").catch(() => ({ items: [] })),
     api("GET", "/api/catalog/life-events").catch(() => ({ items: [] })),
+    api("GET", "/api/catalog/agencies").catch(() => ({ items: [] })),
   ]);
   const filters = h(
     "form",
@@ -65,6 +66,10 @@ export async function search(view, { params }) {
     },
     field({ label: "Từ khóa", name: "q", type: "search", value: params.get("q") || "" }),
     h(
+      "details",
+      { class: "filters-box", open: window.innerWidth > 720 || FILTERS.slice(1, -1).some((k) => params.get(k)) },
+      h("summary", {}, "Bộ lọc: cơ quan, cấp thực hiện, mức độ trực tuyến"),
+      h(
       "div",
       { class: "filters" },
       field({ label: "Cấp thực hiện", name: "level", value: params.get("level") || "", options: [["", "Tất cả"], ...Object.entries(LEVEL)] }),
@@ -72,7 +77,13 @@ export async function search(view, { params }) {
       field({ label: "Lĩnh vực", name: "field", value: params.get("field") || "", options: [["", "Tất cả"], ...fields.items.map((f) => [f.code, f.name])] }),
       field({ label: "Sự kiện", name: "life_event", value: params.get("life_event") || "", options: [["", "Tất cả"], ...events.items.map((f) => [f.code, f.name])] }),
       field({ label: "Tỉnh, thành phố", name: "province", value: params.get("province") || "", options: [["", "Tất cả"], ...Object.entries(PROVINCE)] }),
-      field({ label: "Mã cơ quan thực hiện", name: "agency", value: params.get("agency") || "" }),
+      field({
+        label: "Cơ quan thực hiện",
+        name: "agency",
+        value: params.get("agency") || "",
+        options: [["", "Tất cả"], ...agencies.items.map((a) => [a.code, a.name])],
+      }),
+      ),
     ),
     h("button", { type: "submit" }, "Lọc kết quả"),
   );

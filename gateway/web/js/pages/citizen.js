@@ -68,6 +68,8 @@ export function facts(d) {
 
 export async function dossier(view, { args: [id], params }) {
   const d = await api("GET", `/api/dossiers/${id}`);
+  // the "sent" notice shows once; a reload shows the plain page
+  if (params.get("gui")) history.replaceState(null, "", `#/ho-so/${id}`);
   add(view, 
     h("p", {}, h("a", { href: "#/ho-so-ca-nhan" }, "← Hồ sơ cá nhân")),
     h("h1", {}, `Hồ sơ ${d.code || ""}`),

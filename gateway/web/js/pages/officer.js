@@ -18,7 +18,8 @@ export async function queue(view, { params }) {
       h("td", { "data-label": "Trạng thái" }, statusTag(d.status))));
   add(view, 
     h("h1", {}, "Hồ sơ cần xử lý"),
-    h("p", {}, `Cơ quan: ${session().claims.agency || ""}`),
+    h("p", {}, `Cơ quan: ${page.items[0]?.agency_name || session().claims.agency || ""}`),
+    h("p", { class: "hint" }, "Hồ sơ xếp theo hạn trả kết quả, hồ sơ quá hạn được đánh dấu."),
     h("nav", { "aria-label": "Lọc theo trạng thái" }, h("ul", { class: "choice", style: "list-style:none;padding:0" },
       tabs.map((t) => h("li", {}, h("a", { href: `#/can-bo${t ? `?status=${t}` : ""}`, "aria-current": t === status ? "page" : false },
         t ? `${STATUS[t]} (${counts[t] || 0})` : "Tất cả"))))),
