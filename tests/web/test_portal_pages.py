@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.portal import PortalDeployment
-from tests.web.conftest import PHONE, Errors, read_otp
+from tests.web.conftest import PHONE, Errors, read_otp, register_citizen
 
 pytestmark = pytest.mark.xdist_group("web")
 
@@ -134,6 +134,9 @@ def test_citizen_files_officer_processes_citizen_rates(
     mother.get_by_label("Ngày, tháng, năm sinh").fill("1990-07-25")
     mother.get_by_label("Số định danh cá nhân").fill("038190002345")
     page.get_by_label("Quan hệ với người được khai sinh").select_option("cha")
+    with page.expect_download() as exported:
+        page.get_by_role("button", name="Trích xuất biểu mẫu").click()
+    assert "Nguyễn Minh Khôi" in Path(exported.value.path()).read_text(encoding="utf-8")
     page.get_by_role("button", name="Tiếp tục").click()
 
     # Thành phần hồ sơ: each required document, with progress
@@ -171,6 +174,7 @@ def test_citizen_files_officer_processes_citizen_rates(
     officer.get_by_role("link", name=code).click()
     expect(officer.get_by_role("heading", name="Tờ khai")).to_be_visible()
     expect(officer.locator("main")).to_contain_text("Nguyễn Minh Khôi")
+    expect(officer.get_by_role("rowheader", name="Thông tin người mẹ")).to_be_visible()
     officer.get_by_role("button", name="Tiếp nhận hồ sơ").click()
     expect(officer.get_by_text("Đã tiếp nhận hồ sơ.")).to_be_visible()
     officer.get_by_role("button", name="Yêu cầu bổ sung").click()
@@ -374,3 +378,37 @@ def test_national_portal_hands_a_provincial_procedure_over_to_the_province(
     link = page.get_by_role("link", name=f"Nộp hồ sơ tại {AGENCY}")
     expect(link).to_have_attribute("href", re.compile(r"^/go/38/#/nop-ho-so/1\.001193\?"))
     expect(page.get_by_text("Chuyển sang Cổng DVC tỉnh Thanh Hóa").first).to_be_visible()
+
+
+def test_login_offers_another_otp_phone_and_the_lost_phone_flow(
+    portal: PortalDeployment, context: BrowserContext, screenshots: Path
+) -> None:
+    base = portal.gateway_url
+    person = {
+        "citizen_id": "042195004567",
+        "full_name": "Phạm Thị Thu Hằng",
+        "date_of_birth": "1995-01-30",
+        "gender": "female",
+        "phone": "0936789012",
+    }
+    register_citizen(base, person, "Hang#2026demo")
+    page = context.new_page()
+    errors = Errors(page)
+    page.goto(f"{base}/#/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
+    page.get_by_label(PASSWORD).fill("Hang#2026demo")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_text("Mã OTP đã được gửi đến số điện thoại 093")).to_be_visible()
+    page.get_by_role("button", name="Chọn phương thức xác thực khác").click()
+    expect(page.locator("#other-phones")).to_contain_text("Tài khoản chỉ có một số điện thoại")
+    page.get_by_role("button", name="Mất số điện thoại nhận OTP").click()
+    page.get_by_label("Số điện thoại nhận OTP mới").fill("0983456789")
+    page.locator("#lost-phone").get_by_role("button", name="Đăng ký").click()
+    expect(page.get_by_role("heading", name="Xác nhận số điện thoại mới")).to_be_visible()
+    code = read_otp(context, base, "0983456789", set())
+    page.locator("#lost-phone").get_by_label("Mã OTP").fill(code)
+    page.locator("#lost-phone").get_by_role("button", name="Xác nhận").click()
+    # the carrier lists 0983456789 under someone else: refused, said at the code
+    expect(page.locator("#lost-phone [data-field=code] .error")).to_be_visible()
+    shoot(page, screenshots, "lost-phone-mismatch")
+    assert errors.items == []

@@ -36,4 +36,11 @@ export const ROLE = { citizen: "Công dân", officer: "Cán bộ", admin: "Quả
 
 export const GENDER = { male: "Nam", female: "Nữ" };
 
-export const ACCESS_RESULT = { success: "Thành công", failure: "Không thành công", failed: "Không thành công" };
+export const ACCESS_RESULT = {
+  success: "Thành công",
+  accepted: "Đúng mật khẩu, chờ xác thực OTP",
+  failed: "Không thành công",
+  subscriber_mismatch: "Thông tin thuê bao không khớp",
+};
+
+export const ACCESS_METHOD = { password: "Mật khẩu", otp: "Mã OTP", phone_change: "Đổi số điện thoại nhận OTP" };

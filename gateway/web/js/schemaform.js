@@ -3,7 +3,7 @@ import { field, h } from "./dom.js";
 
 const ENUM_LABELS = { male: "Nam", female: "Nữ", true: "Có", false: "Không" };
 // Titles for parts the demo schemas share without a title of their own.
-const PART_TITLES = {
+export const PART_TITLES = {
   mother: "Thông tin người mẹ",
   father: "Thông tin người cha",
   husband: "Thông tin bên chồng",
@@ -93,4 +93,35 @@ function collect(schema, root, path, required) {
   if (schema.type === "integer") return { value: Number.parseInt(raw, 10), touched };
   if (schema.type === "number") return { value: Number(raw), touched };
   return { value: raw, touched };
+}
+
+/** "Trích xuất biểu mẫu": the filled declaration as a printable HTML file. */
+export function exportDeclaration(schema, data, fileName = "to-khai.html") {
+  const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const rows = [];
+  const walk = (part, node) => {
+    for (const [key, sub] of Object.entries(part.properties || {})) {
+      const title = sub.title || PART_TITLES[key] || key;
+      const value = node ? node[key] : undefined;
+      if (sub.type === "object") {
+        rows.push(`<tr><th colspan="2">${esc(title)}</th></tr>`);
+        walk(sub, value || {});
+      } else {
+        rows.push(`<tr><td>${esc(title)}</td><td>${esc(value === undefined ? "" : ENUM_LABELS[value] || value)}</td></tr>`);
+      }
+    }
+  };
+  walk(schema, data);
+  const html = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>${esc(schema.title || "Tờ khai")}</title>
+<style>body{font-family:serif;max-width:760px;margin:2em auto}td,th{border:1px solid #999;padding:4px 8px;text-align:left}table{border-collapse:collapse;width:100%}</style>
+<p style="text-align:center"><b>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</b><br><b>Độc lập - Tự do - Hạnh phúc</b></p>
+<h1 style="text-align:center">${esc((schema.title || "Tờ khai").toUpperCase())}</h1><table>${rows.join("")}</table></html>`;
+  const url = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

@@ -1,7 +1,7 @@
 // Hồ sơ cá nhân (folders), a dossier's detail, lookup by code, inbox, account.
 import { api, download } from "../api.js";
 import { add, busy, clearErrors, describe, field, formatDate, h, notice, showError, values } from "../dom.js";
-import { ACCESS_RESULT, DELIVERY, FOLDERS, GENDER, ROLE, STATUS } from "../labels.js";
+import { ACCESS_METHOD, ACCESS_RESULT, DELIVERY, FOLDERS, GENDER, ROLE, STATUS } from "../labels.js";
 
 export function statusTag(status, overdue = false) {
   return h("span", {}, h("span", { class: "status" }, STATUS[status] || status), overdue ? h("span", { class: "tag overdue" }, " Quá hạn") : null);
@@ -218,9 +218,11 @@ export async function account(view) {
       h("dt", {}, "Mức xác minh"), h("dd", {}, me.verification_level ? `Mức ${me.verification_level}${me.verification_level >= 2 ? " (đã được xác minh bởi nhà mạng)" : ""}` : "—")),
     h("h2", {}, "Số điện thoại nhận OTP"), phones, addPhone,
     h("h2", {}, "Lịch sử truy cập"),
-    h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Thời gian", "Địa chỉ IP", "Trình duyệt", "Kết quả"].map((t) => h("th", {}, t)))),
+    h("table", { class: "stack" }, h("thead", {}, h("tr", {}, ["Thời gian", "Bước", "Địa chỉ IP", "Trình duyệt", "Kết quả"].map((t) => h("th", {}, t)))),
       h("tbody", {}, log.items.map((row) => h("tr", {},
-        h("td", { "data-label": "Thời gian" }, formatDate(row.at)), h("td", { "data-label": "Địa chỉ IP" }, row.ip || ""),
+        h("td", { "data-label": "Thời gian" }, formatDate(row.at)),
+        h("td", { "data-label": "Bước" }, ACCESS_METHOD[row.method] || row.method || ""),
+        h("td", { "data-label": "Địa chỉ IP" }, row.ip || ""),
         h("td", { "data-label": "Trình duyệt" }, row.user_agent || ""), h("td", { "data-label": "Kết quả" }, ACCESS_RESULT[row.result] || row.result))))),
   );
   void describe;

@@ -3,7 +3,7 @@
 import { api, upload } from "../api.js";
 import { add, busy, clearErrors, describe, field, h, notice, showError, values } from "../dom.js";
 import { DELIVERY } from "../labels.js";
-import { readSchema, renderSchema } from "../schemaform.js";
+import { exportDeclaration, readSchema, renderSchema } from "../schemaform.js";
 
 export async function start(view, { args: [code], params }) {
   const agency = params.get("co-quan");
@@ -141,7 +141,12 @@ export async function wizard(view, { args: [id] }) {
     () => {
       const schema = procedure.form && procedure.form.properties ? procedure.form : null;
       const content = schema
-        ? [h("p", {}, schema.title ? h("strong", {}, schema.title) : null), renderSchema(schema, dossier.form || {})]
+        ? [
+            h("p", {}, schema.title ? h("strong", {}, schema.title) : null),
+            h("p", { class: "hint" }, "Điền tờ khai trên màn hình; “Trích xuất biểu mẫu” lưu tờ khai đã điền về máy để in hoặc lưu lại."),
+            renderSchema(schema, dossier.form || {}),
+            h("button", { type: "button", class: "secondary", onclick: (e) => exportDeclaration(schema, readSchema(schema, e.target.closest("form"))) }, "Trích xuất biểu mẫu"),
+          ]
         : [h("p", {}, "Thủ tục này không có tờ khai trực tuyến; đính kèm mẫu đơn ở bước sau.")];
       return step(2, "Nhập tờ khai", content, (form) => (schema ? patch({ form: readSchema(schema, form) }) : Promise.resolve()));
     },

@@ -2,6 +2,7 @@
 import { api, session, upload } from "../api.js";
 import { add, busy, clearErrors, field, formatDate, h, notice, showError, values } from "../dom.js";
 import { STATUS } from "../labels.js";
+import { PART_TITLES } from "../schemaform.js";
 import { attachmentList, facts, statusTag, timeline } from "./citizen.js";
 
 export async function queue(view, { params }) {
@@ -30,16 +31,23 @@ export async function queue(view, { params }) {
   );
 }
 
-function declaration(form) {
+function declaration(form, schema) {
   if (!form || !Object.keys(form).length) return h("p", { class: "muted" }, "Không có tờ khai.");
   const rows = [];
-  const walk = (node, prefix) => {
+  const walk = (node, part, titles) => {
     for (const [key, value] of Object.entries(node)) {
-      if (value && typeof value === "object") walk(value, `${prefix}${key}.`);
-      else rows.push(h("tr", {}, h("th", { scope: "row" }, `${prefix}${key}`), h("td", {}, String(value))));
+      const sub = (part && part.properties && part.properties[key]) || {};
+      const title = sub.title || PART_TITLES[key] || key;
+      if (value && typeof value === "object") {
+        rows.push(h("tr", {}, h("th", { colspan: 2, scope: "rowgroup" }, [...titles, title].join(" › "))));
+        walk(value, sub, [...titles, title]);
+      } else {
+        const shown = value === "male" ? "Nam" : value === "female" ? "Nữ" : String(value);
+        rows.push(h("tr", {}, h("th", { scope: "row" }, title), h("td", {}, shown)));
+      }
     }
   };
-  walk(form, "");
+  walk(form, schema || {}, []);
   return h("table", {}, h("tbody", {}, rows));
 }
 
@@ -128,7 +136,7 @@ export async function dossier(view, { args: [id] }) {
     h("dl", { class: "facts card" }, h("dt", {}, "Người nộp"), h("dd", {}, person(d.applicant)),
       h("dt", {}, "Chủ hồ sơ"), h("dd", {}, d.owner_same_as_applicant ? "Là người nộp" : person(d.owner))),
     h("h2", {}, "Thành phần hồ sơ"), attachmentList(d, "document"),
-    h("h2", {}, "Tờ khai"), declaration(d.form),
+    h("h2", {}, "Tờ khai"), declaration(d.form, (d.procedure || {}).form),
     d.status === "result_returned" ? [h("h2", {}, "Kết quả"), attachmentList(d, "result")] : null,
     actions,
     h("h2", {}, "Quá trình xử lý"), timeline(d.history),
