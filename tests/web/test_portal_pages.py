@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.support.portal import PortalDeployment
 from tests.web.conftest import PHONE, Errors, read_otp, register_citizen
@@ -32,6 +32,14 @@ PASSWORD = re.compile(r"^Mật khẩu")
 
 def pdf(name: str) -> dict[str, object]:
     return {"name": name, "mimeType": "application/pdf", "buffer": PDF}
+
+
+def mark_overdue(route: Route) -> None:
+    answer = route.fetch()
+    body = answer.json()
+    for item in body["items"]:
+        item["overdue"] = True
+    route.fulfill(response=answer, json=body)
 
 
 def shoot(page: Page, folder: Path, name: str) -> None:
@@ -170,7 +178,13 @@ def test_citizen_files_officer_processes_citizen_rates(
     officer.goto(f"{base}/#/dang-nhap")
     login(officer, officer_ctx, base, OFFICER[0], OFFICER[1], OFFICER[2])
     expect(officer.get_by_role("heading", name="Hồ sơ cần xử lý")).to_be_visible()
+    expect(officer.get_by_role("link", name=code)).to_be_visible()
+    # a dossier past its due date is marked (the API says so; made so here)
+    officer.route("**/api/dossiers?*", mark_overdue)
+    officer.reload()
+    expect(officer.locator("tr", has_text=code).locator(".overdue")).to_have_text(" Quá hạn")
     shoot(officer, screenshots, "12-officer-queue")
+    officer.unroute("**/api/dossiers?*")
     officer.get_by_role("link", name=code).click()
     expect(officer.get_by_role("heading", name="Tờ khai")).to_be_visible()
     expect(officer.locator("main")).to_contain_text("Nguyễn Minh Khôi")

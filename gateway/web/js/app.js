@@ -1,5 +1,5 @@
 // The single-page portal: hash routes (#/...) to page modules, the header's user menu.
-import { hasRole, logout, session } from "./api.js";
+import { api, hasRole, logout, session } from "./api.js";
 import { h, notice } from "./dom.js";
 import * as catalog from "./pages/catalog.js";
 import * as auth from "./pages/auth.js";
@@ -49,7 +49,15 @@ function renderUser() {
   const links = [];
   if (hasRole("citizen")) links.push(h("a", { href: "#/ho-so-ca-nhan" }, "Hồ sơ cá nhân"));
   if (hasRole("officer")) links.push(h("a", { href: "#/can-bo" }, "Hồ sơ cần xử lý"));
-  links.push(h("a", { href: "#/thong-bao" }, "Thông báo"));
+  const inbox = h("a", { href: "#/thong-bao" }, "Thông báo");
+  links.push(inbox);
+  api("GET", "/api/notify/inbox?unread=true&per_page=1")
+    .then((page) => {
+      if (page.unread) {
+        inbox.append(h("span", { class: "badge" }, String(page.unread)), h("span", { class: "visually-hidden" }, " chưa đọc"));
+      }
+    })
+    .catch(() => {});
   links.push(h("a", { href: "#/tai-khoan" }, s.claims.name || "Tài khoản"));
   links.push(
     h("button", { type: "button", class: "linkish", onclick: () => { logout(); go("/"); } }, "Đăng xuất"),
@@ -113,6 +121,8 @@ document.getElementById("skip-link").addEventListener("click", (event) => {
   document.getElementById("main").focus();
 });
 window.addEventListener("hashchange", route);
+// the unread count follows what was read
+window.addEventListener("portal:inbox", renderUser);
 window.addEventListener("portal:session", renderUser);
 renderUser();
 route();

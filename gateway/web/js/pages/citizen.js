@@ -166,6 +166,7 @@ export async function inbox(view) {
       li.append(h("button", { type: "button", class: "secondary", onclick: async (e) => {
         await api("POST", `/api/notify/inbox/${m.id}/read`);
         li.classList.remove("unread");
+        window.dispatchEvent(new Event("portal:inbox"));
         e.target.remove();
       } }, "Đánh dấu đã đọc"));
     }

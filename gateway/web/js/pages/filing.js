@@ -117,7 +117,7 @@ export async function wizard(view, { args: [id] }) {
     () => {
       const applicant = dossier.applicant || {
         full_name: me.full_name, citizen_id: me.citizen_id, date_of_birth: me.date_of_birth,
-        phone: me.otp_phones?.length ? "" : "", email: me.email, address: me.address,
+        email: me.email, address: me.address,
       };
       return step(0, "Thông tin người nộp hồ sơ", [h("p", { class: "hint" }, "Các trường có dấu * là bắt buộc."), personFields("applicant", applicant, true)],
         (form) => patch({ applicant: readPerson(form, "applicant") }));
@@ -230,5 +230,5 @@ export async function wizard(view, { args: [id] }) {
     return step(3, "Thành phần hồ sơ", [h("p", { class: "hint" }, "Đính kèm tệp PDF, ảnh hoặc văn bản cho từng thành phần; thành phần có dấu * là bắt buộc."), rows], async () => {});
   }
 
-  show(supplementing ? 3 : dossier.applicant ? 0 : 0);
+  show(supplementing ? 3 : 0);
 }
