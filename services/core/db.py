@@ -44,7 +44,15 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution options of a connection that only reads: on SQLite its transaction takes no
+# write lock, so it neither waits for writers nor makes them wait.
+READ_ONLY: dict[str, Any] = {"portal_read_only": True}
+
+
 def _begin_sqlite(connection: Any) -> None:
+    if connection.get_execution_options().get("portal_read_only"):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
     # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
     # failing with "database is locked" when a reader upgrades to a writer.
     connection.exec_driver_sql("BEGIN IMMEDIATE")

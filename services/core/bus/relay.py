@@ -2,8 +2,9 @@
 
 It runs on pika's asynchronous SelectConnection so that several batches are in flight
 at once and confirms arrive together; a row is marked published only after the broker
-confirmed it. Database work (claiming, marking) runs on a thread of its own, so the
-broker connection keeps publishing while the database answers. A returned (unroutable)
+confirmed it. Claiming and marking run on two database threads of their own, so the
+broker connection keeps publishing while the database answers and a claim need not wait
+for the previous batch's marks. A returned (unroutable)
 or nacked message is a failure, retried later with backoff. A row is published only when
 every earlier row of its subject is, so order per aggregate holds across several relays.
 """
@@ -72,6 +73,9 @@ class OutboxRelay:
         self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
         self._engine: Engine = session_factory.kw["bind"]
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{service}-outbox-db")
+        self._marker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"{service}-outbox-mark"
+        )
         self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None]] = (
             queue.SimpleQueue()
         )
@@ -86,6 +90,7 @@ class OutboxRelay:
         self._claiming = False
         self._recheck = False
         self._batches: dict[int, _Batch] = {}
+        self._marking: dict[int, _Batch] = {}  # confirmed, their marks not yet committed
         self._batch_counter = 0
         self._tag_row: dict[int, PendingMessage] = {}
         self._tag_batch: dict[int, int] = {}
@@ -128,6 +133,7 @@ class OutboxRelay:
                 backoff = 0.2
             self._stopping.wait(backoff)
             backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        self._marker.shutdown(wait=True)
         self._db.submit(self.store.release_lease).result()
         self._db.shutdown(wait=True)
 
@@ -147,7 +153,7 @@ class OutboxRelay:
     def _close_when_idle(self) -> None:
         if self._connection is None:
             return
-        if self._batches or self._claiming:
+        if self._batches or self._marking or self._claiming:
             self._connection.ioloop.call_later(0.01, self._close_when_idle)
         elif self._connection.is_open:
             self._connection.close()
@@ -157,6 +163,8 @@ class OutboxRelay:
     def _abandon_batches(self) -> None:
         """After the connection is gone: give back every claim not confirmed (run thread)."""
         self._db.submit(lambda: None).result()  # let database work in progress end
+        self._marker.submit(lambda: None).result()  # marks already asked for are kept
+        self._marking.clear()
         claims = [batch.claim for batch in self._batches.values()]
         while not self._handoff.empty():
             _, claim, _ = self._handoff.get()
@@ -237,7 +245,8 @@ class OutboxRelay:
         self._cancel_timer()
         self._claiming = True
         self._recheck = False
-        rows = [row for batch in self._batches.values() for row in batch.claim.rows]
+        held = [*self._batches.values(), *self._marking.values()]
+        rows = [row for batch in held for row in batch.claim.rows]
         exclude = {row.seq for row in rows}
         busy = {row.subject for row in rows if row.subject is not None}
         generation, connection = self._generation, self._connection
@@ -345,17 +354,23 @@ class OutboxRelay:
         batch = self._batches.pop(batch_id)
         if batch.timer is not None and self._connection is not None:
             self._connection.ioloop.remove_timeout(batch.timer)
-        self._db.submit(self._mark, batch)
-        self._recheck = True
+        self._marking[batch_id] = batch
+        connection = self._connection
+        assert connection is not None
+        self._marker.submit(self._mark, batch_id, batch, connection)
         self._request_claim()
 
-    def _mark(self, batch: _Batch) -> None:
+    def _mark(self, batch_id: int, batch: _Batch, connection: SelectConnection) -> None:
+        """Commit the batch's outcome (marking thread), then let the loop know."""
         try:
             batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
             return
+        finally:
+            with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
+                connection.ioloop.add_callback_threadsafe(lambda: self._marked(batch_id))
         self.published_total += len(batch.published)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
         if batch.failed:
@@ -365,6 +380,12 @@ class OutboxRelay:
                 len(batch.failed),
                 extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
             )
+
+    def _marked(self, batch_id: int) -> None:
+        """Its rows are no longer pending: later rows of their subjects may go (loop)."""
+        if self._marking.pop(batch_id, None) is not None:
+            self._recheck = True
+            self._request_claim()
 
     def _on_confirm_timeout(self) -> None:
         log.warning("publisher confirms timed out", extra={"service": self.service})
