@@ -46,10 +46,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class BatchTimes:
+    """When (time.time()) a batch reached each stage; for benchmarks and diagnosis."""
+
+    asked: float = 0.0  # the loop asked the database thread for a claim
+    claimed: float = 0.0  # the claim's statement returned
+    published: float = 0.0  # every row handed to the connection
+    confirmed: float = 0.0  # the last confirm (or return) arrived
+    marked: float = 0.0  # the marks committed
+
+
+@dataclass
 class _Batch:
     """One claim on its way: tags awaiting a confirm, and what became of its rows."""
 
     claim: Claim
+    times: BatchTimes
     pending: set[int] = field(default_factory=set)
     published: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
@@ -76,9 +88,10 @@ class OutboxRelay:
         self._marker = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"{service}-outbox-mark"
         )
-        self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None]] = (
+        self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None, BatchTimes]] = (
             queue.SimpleQueue()
         )
+        self._batch_observers: list[Callable[[list[PendingMessage], BatchTimes], None]] = []
         self._listener: PostgresListener | None = None
         self._wal: SqliteWalWatcher | None = None
         self._last_full_claim = 0.0
@@ -103,6 +116,10 @@ class OutboxRelay:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def observe_batches(self, observer: Callable[[list[PendingMessage], BatchTimes], None]) -> None:
+        """Call `observer(rows, times)` after each batch is marked (marking thread)."""
+        self._batch_observers.append(observer)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -167,7 +184,7 @@ class OutboxRelay:
         self._marking.clear()
         claims = [batch.claim for batch in self._batches.values()]
         while not self._handoff.empty():
-            _, claim, _ = self._handoff.get()
+            _, claim, _, _ = self._handoff.get()
             if claim is not None:
                 claims.append(claim)
         for claim in claims:
@@ -252,6 +269,8 @@ class OutboxRelay:
         generation, connection = self._generation, self._connection
         assert connection is not None
 
+        times = BatchTimes(asked=time.time())
+
         def claim_rows() -> None:
             claim: Claim | None = None
             error: Exception | None = None
@@ -260,7 +279,8 @@ class OutboxRelay:
                 claim = self.store.claim(self.settings.relay_batch_size, exclude, busy)
             except Exception as exc:
                 error = exc
-            self._handoff.put((generation, claim, error))
+            times.claimed = time.time()
+            self._handoff.put((generation, claim, error, times))
             with contextlib.suppress(Exception):  # a closed loop: run() releases the claim
                 connection.ioloop.add_callback_threadsafe(self._take_claims)
 
@@ -268,7 +288,7 @@ class OutboxRelay:
 
     def _take_claims(self) -> None:
         while not self._handoff.empty():
-            generation, claim, error = self._handoff.get()
+            generation, claim, error, times = self._handoff.get()
             self._claiming = False
             if generation != self._generation or self._channel is None or self._stopping.is_set():
                 if claim is not None:
@@ -284,13 +304,13 @@ class OutboxRelay:
                 elif not self._batches:
                     self._wait_for_rows()
             else:
-                self._publish_batch(claim)
+                self._publish_batch(claim, times)
                 self._request_claim()
 
-    def _publish_batch(self, claim: Claim) -> None:
+    def _publish_batch(self, claim: Claim, times: BatchTimes) -> None:
         assert self._channel is not None and self._connection is not None
         self._batch_counter += 1
-        batch = _Batch(claim)
+        batch = _Batch(claim, times)
         self._batches[self._batch_counter] = batch
         for row in claim.rows:
             exchange = (
@@ -311,6 +331,7 @@ class OutboxRelay:
             self._channel.basic_publish(
                 exchange, row.routing_key, row.body, properties, mandatory=True
             )
+        times.published = time.time()
         batch.timer = self._connection.ioloop.call_later(
             self.settings.relay_confirm_timeout, self._on_confirm_timeout
         )
@@ -352,6 +373,7 @@ class OutboxRelay:
     def _finish_batch(self, batch_id: int) -> None:
         """Every row of the batch is confirmed or failed: mark them (database thread)."""
         batch = self._batches.pop(batch_id)
+        batch.times.confirmed = time.time()
         if batch.timer is not None and self._connection is not None:
             self._connection.ioloop.remove_timeout(batch.timer)
         self._marking[batch_id] = batch
@@ -371,6 +393,9 @@ class OutboxRelay:
         finally:
             with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
                 connection.ioloop.add_callback_threadsafe(lambda: self._marked(batch_id))
+        batch.times.marked = time.time()
+        for observer in self._batch_observers:
+            observer(batch.claim.rows, batch.times)
         self.published_total += len(batch.published)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
         if batch.failed:
