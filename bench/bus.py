@@ -217,9 +217,14 @@ Report = tuple[str, list[str], tuple[float, ...]]
 
 
 def _worker_process(
-    settings: BusSettings, url: str, connect_args: dict[str, str], handled: Queue[Report]
+    settings: BusSettings,
+    url: str,
+    connect_args: dict[str, str],
+    handled: Queue[Report],
+    parts: tuple[str, ...],
 ) -> None:
-    """A service worker as in production: relay and consumer threads in their own process."""
+    """A service worker as in production: relay and consumer threads in their own process,
+    or only one of them (WORKER_RELAY_PROCESS puts the relay in a process of its own)."""
     sys.setswitchinterval(settings.gil_switch_interval)  # as Worker.run_forever does
     engine = make_engine(url, connect_args=connect_args)
     sessions = make_session_factory(engine, outbox=OutboxContext(source="bench"))
@@ -242,8 +247,9 @@ def _worker_process(
     consumer.observe(on_handled)
     relay = OutboxRelay(sessions, settings, service="bench", names=names)
     relay.observe_batches(on_batch)
-    threads = [run_thread(consumer), run_thread(relay)]
-    while not (consumer.connected and relay.connected):
+    running = ([consumer] if "consumer" in parts else []) + ([relay] if "relay" in parts else [])
+    threads = [run_thread(part) for part in running]
+    while not all(part.connected for part in running):
         time.sleep(0.01)
     handled.put(("ready", [], ()))
     for thread in threads:
@@ -275,11 +281,19 @@ def end_to_end(
         engine = sessions.kw["bind"]
         url = engine.url.render_as_string(hide_password=False)
         connect_args = dict(DB_CONNECT_ARGS)
-        worker = multiprocessing.Process(
-            target=_worker_process, args=(settings, url, connect_args, queue), daemon=True
-        )
-        worker.start()
-        queue.get(timeout=60)  # ready
+        groups = [("consumer",), ("relay",)] if settings.relay_process else [("consumer", "relay")]
+        workers = [
+            multiprocessing.Process(
+                target=_worker_process,
+                args=(settings, url, connect_args, queue, parts),
+                daemon=True,
+            )
+            for parts in groups
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            queue.get(timeout=60)  # ready
 
         def wait_all(ids: list[str], timeout: float) -> None:
             deadline = time.time() + timeout
@@ -326,8 +340,9 @@ def end_to_end(
                 break
             if what == "relayed":
                 relayed.update(dict.fromkeys(message_ids, times))
-        worker.terminate()
-        worker.join(10)
+        for worker in workers:
+            worker.terminate()
+            worker.join(10)
     stages: dict[str, list[float]] = {stage: [] for stage in E2E_STAGES}
     latencies = []
     for message_id, at in committed.items():
@@ -365,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument("--skip-backlog", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument(
+        "--relay-process",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="relay in a process of its own (default: WORKER_RELAY_PROCESS)",
+    )
     args = parser.parse_args(argv)
     kinds = args.storage or ["sqlite", "postgresql"]
     base = BusSettings.from_env()
@@ -374,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         namespace=f"bench{uuid.uuid4().hex[:6]}.",
         consumer_prefetch=200,
     )
+    if args.relay_process is not None:
+        settings = replace(settings, relay_process=args.relay_process)
     names = Names(settings.namespace)
     rows: list[Row] = []
     stage_rows: list[str] = []
@@ -427,7 +450,10 @@ def main(argv: list[str] | None = None) -> int:
             channel = conn.channel()
             channel.queue_delete(queue)
             delete_namespace(channel, names, ["bench"], settings)
-    print(f"load average at start {load:.2f}, at end {os.getloadavg()[0]:.2f}")
+    print(
+        f"load average at start {load:.2f}, at end {os.getloadavg()[0]:.2f}; "
+        f"relay process of its own: {settings.relay_process}"
+    )
     print(f"{'measure':<40} {'storage':<11} {'value':>12} {'unit':<9} note")
     for row in rows:
         print(f"{row.what:<40} {row.storage:<11} {row.value:>12.1f} {row.unit:<9} {row.note}")

@@ -28,6 +28,7 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
         with db.sessions() as session, session.begin():
             first = record_event(session, "test.first", {}).id
         assert drain(amqp_channel, events, 1)[0][1]["id"] == first
+        wait_until(lambda: pending(db) == 0, 10, what="the first row marked published")
         assert relay.process is not None
         killed = relay.process.pid
         assert killed is not None
