@@ -72,3 +72,19 @@ def test_a_released_claim_gives_its_rows_back(db: Database) -> None:
     assert again is not None
     assert [row.seq for row in again.rows] == [seq["s1-1"], seq["s2-1"], seq["free"]]
     again.release()
+
+
+def test_postgresql_claims_reuse_the_relays_own_connection(db: Database) -> None:
+    """No pool checkout (and its pre-ping round trip) per claim; SQLite claims hold none."""
+    fill(db)
+    store = OutboxStore(db.sessions)
+    backends = []
+    for _ in range(3):
+        claim = store.claim(1)
+        assert claim is not None
+        if db.kind == "postgresql":
+            backends.append(claim._raw.driver_connection.info.backend_pid)  # type: ignore[attr-defined]
+        claim.finish([row.seq for row in claim.rows], {}, 1.0)
+    store.close()
+    if db.kind == "postgresql":
+        assert len(set(backends)) == 1

@@ -153,6 +153,7 @@ class OutboxRelay:
         self._marker.shutdown(wait=True)
         self._db.submit(self.store.release_lease).result()
         self._db.shutdown(wait=True)
+        self.store.close()
 
     def stop(self) -> None:
         """Ask the relay to finish the batches in flight and close (thread-safe)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -106,9 +107,12 @@ class PostgresClaim(Claim):
     round trip, and the marks may run on another thread than the next claim.
     """
 
-    def __init__(self, raw: PoolProxiedConnection, rows: list[PendingMessage]) -> None:
+    def __init__(
+        self, raw: PoolProxiedConnection, rows: list[PendingMessage], connections: _Connections
+    ) -> None:
         self._raw = raw
         self.rows = rows
+        self._connections = connections
 
     def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
         now = utcnow()
@@ -127,18 +131,47 @@ class PostgresClaim(Claim):
                     )
                 connection.commit()
         except BaseException:
-            self._raw.invalidate()
+            self._connections.discard(self._raw)
             raise
-        finally:
-            self._raw.close()
+        self._connections.give_back(self._raw)
 
     def release(self) -> None:
         try:
             self._raw.driver_connection.rollback()  # type: ignore[union-attr]
         except Exception:
-            self._raw.invalidate()
-        finally:
-            self._raw.close()
+            self._connections.discard(self._raw)
+            return
+        self._connections.give_back(self._raw)
+
+
+class _Connections:
+    """The relay's own idle PostgreSQL connections, reused without a pool checkout (whose
+    pre-ping would cost a round trip per claim). A connection that failed is dropped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: list[PoolProxiedConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> PoolProxiedConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._engine.raw_connection()
+
+    def give_back(self, raw: PoolProxiedConnection) -> None:
+        with self._lock:
+            self._idle.append(raw)
+
+    def discard(self, raw: PoolProxiedConnection) -> None:
+        raw.invalidate()
+        raw.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
 
 
 class SqliteClaim(Claim):
@@ -180,6 +213,11 @@ class OutboxStore:
         self._lease_until: datetime | None = None
         self._engine: Engine = session_factory.kw["bind"]
         self.postgresql = is_postgresql(self._engine)
+        self._connections = _Connections(self._engine)
+
+    def close(self) -> None:
+        """Hand the relay's idle connections back to the pool."""
+        self._connections.close()
 
     def _hold_lease(self) -> bool:
         """SQLite: only the holder of the lease relays. Renewed at half its life."""
@@ -244,7 +282,7 @@ class OutboxStore:
     def _claim_postgresql(self, limit: int) -> Claim | None:
         """One statement: due rows, first unpublished of their subject, locked, skipping
         rows other claims hold (theirs, and this relay's own in flight)."""
-        raw = self._engine.raw_connection()
+        raw = self._connections.take()
         try:
             connection: Any = raw.driver_connection
             with connection.cursor() as cursor:
@@ -252,11 +290,10 @@ class OutboxStore:
                 found = cursor.fetchall()
             if not found:
                 connection.rollback()
-                raw.close()
+                self._connections.give_back(raw)
                 return None
         except BaseException:
-            raw.invalidate()
-            raw.close()
+            self._connections.discard(raw)
             raise
         rows = sorted(
             (
@@ -265,7 +302,7 @@ class OutboxStore:
             ),
             key=lambda row: row.seq,
         )
-        return PostgresClaim(raw, rows)
+        return PostgresClaim(raw, rows, self._connections)
 
     def _claim_sqlite(self, limit: int, exclude: set[int], busy: set[str]) -> Claim | None:
         now = utcnow()
