@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,19 @@ def engine(tmp_path: Path) -> Engine:
     return engine
 
 
-def hold_write_lock(engine: Engine, seconds: float, held: threading.Event) -> threading.Thread:
+def hold_write_lock(engine: Engine, release: threading.Event) -> threading.Thread:
+    """A writer holding the write lock until `release` is set."""
+    held = threading.Event()
+
     def hold() -> None:
         with engine.begin() as conn:
             conn.execute(text("UPDATE counter SET n = n + 1"))
             held.set()
-            time.sleep(seconds)
+            release.wait(30)
 
     thread = threading.Thread(target=hold)
     thread.start()
-    held.wait(5)
+    assert held.wait(30)
     return thread
 
 
@@ -52,28 +54,38 @@ def test_concurrent_writers_queue_and_none_fails(engine: Engine) -> None:
 
 
 def test_a_writer_waits_for_the_lock_and_a_reader_does_not(engine: Engine) -> None:
-    held = threading.Event()
-    holder = hold_write_lock(engine, 0.5, held)
-    started = time.monotonic()
+    release = threading.Event()
+    holder = hold_write_lock(engine, release)
+    # Would wait (and fail after the busy timeout) if it asked for the write lock.
     with engine.connect().execution_options(**READ_ONLY) as conn:
-        conn.execute(text("SELECT n FROM counter")).scalar_one()
-    assert time.monotonic() - started < 0.4, "a read-only transaction waited for the writer"
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE counter SET n = n + 1"))
-    assert time.monotonic() - started >= 0.3, "the writer did not wait for the lock"
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 0
+    written = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE counter SET n = n + 1"))
+        written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not written.wait(0.3), "the writer did not wait for the lock"
+    release.set()
+    assert written.wait(30), "the writer did not get the lock once it was free"
     holder.join()
+    writer.join()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 2
 
 
 def test_a_writer_gives_up_after_the_timeout(engine: Engine, tmp_path: Path) -> None:
-    held = threading.Event()
-    holder = hold_write_lock(engine, 0.5, held)
+    release = threading.Event()
+    holder = hold_write_lock(engine, release)
     other = sqlite3.connect(tmp_path / "locks.db", isolation_level=None)
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         begin_immediate(other, timeout=0.1)
+    release.set()
     holder.join()
-    begin_immediate(other, timeout=0.1)
+    begin_immediate(other, timeout=10)
     other.execute("ROLLBACK")
     assert other.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
     other.close()
