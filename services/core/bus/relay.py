@@ -4,9 +4,9 @@ It runs on pika's asynchronous SelectConnection so that several batches are in f
 at once and confirms arrive together; a row is marked published only after the broker
 confirmed it. Claiming and marking run on two database threads of their own, so the
 broker connection keeps publishing while the database answers and a claim need not wait
-for the previous batch's marks. A returned (unroutable)
-or nacked message is a failure, retried later with backoff. A row is published only when
-every earlier row of its subject is, so order per aggregate holds across several relays.
+for the previous batch's marks. A returned (unroutable) or nacked message is a failure,
+retried later with backoff. A row is published only when every earlier row of its
+subject is, so order per aggregate holds across several relays.
 """
 
 from __future__ import annotations
