@@ -28,7 +28,7 @@ from queue import Empty
 
 import pika
 from pika.adapters.select_connection import SelectConnection
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.consumer import Consumer
@@ -36,8 +36,8 @@ from services.core.bus.envelope import Envelope, utcnow
 from services.core.bus.models import BusBase, OutboxMessage
 from services.core.bus.names import Names
 from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import OutboxStore
+from services.core.bus.relay import BatchTimes, OutboxRelay
+from services.core.bus.store import OutboxStore, PendingMessage
 from services.core.bus.topology import (
     connection_parameters,
     declare_exchanges,
@@ -163,6 +163,9 @@ def fill_backlog(sessions: sessionmaker[Session], count: int) -> None:
         for start in range(0, count, 5000):
             session.execute(insert(OutboxMessage), rows[start : start + 5000])
         session.commit()
+    with sessions() as session:
+        session.execute(text("ANALYZE"))  # as autovacuum would soon after such a fill
+        session.commit()
 
 
 def run_thread(target: object) -> threading.Thread:
@@ -171,11 +174,34 @@ def run_thread(target: object) -> threading.Thread:
     return thread
 
 
-def relay_backlog(settings: BusSettings, names: Names, kind: str, count: int) -> float:
+STAGES = ("claim", "publish", "confirm", "mark")
+
+
+def stage_spans(times: BatchTimes) -> dict[str, float]:
+    """Seconds a batch spent in each stage of the relay."""
+    return {
+        "claim": times.claimed - times.asked,
+        "publish": times.published - times.claimed,
+        "confirm": times.confirmed - times.published,
+        "mark": times.marked - times.confirmed,
+    }
+
+
+def relay_backlog(
+    settings: BusSettings, names: Names, kind: str, count: int
+) -> tuple[float, dict[str, float]]:
+    """(msg/s draining the backlog, ms per 1000 rows spent in each stage)."""
+    spent = dict.fromkeys(STAGES, 0.0)
+
+    def add(rows: list[PendingMessage], times: BatchTimes) -> None:
+        for stage, span in stage_spans(times).items():
+            spent[stage] += span
+
     with database(kind) as sessions:
         fill_backlog(sessions, count)
         store = OutboxStore(sessions)
         relay = OutboxRelay(sessions, settings, service="bench", names=names)
+        relay.observe_batches(add)
         started = time.perf_counter()
         thread = run_thread(relay)
         while relay.published_total < count:
@@ -184,61 +210,103 @@ def relay_backlog(settings: BusSettings, names: Names, kind: str, count: int) ->
         relay.stop()
         thread.join(10)
         assert store.status().pending == 0
-    return count / elapsed
+    return count / elapsed, {stage: spent[stage] * 1e6 / count for stage in STAGES}
+
+
+Report = tuple[str, list[str], tuple[float, ...]]
 
 
 def _worker_process(
-    settings: BusSettings, url: str, connect_args: dict[str, str], handled: Queue[tuple[str, float]]
+    settings: BusSettings,
+    url: str,
+    connect_args: dict[str, str],
+    handled: Queue[Report],
+    parts: tuple[str, ...],
 ) -> None:
-    """A service worker as in production: relay and consumer threads in their own process."""
+    """A service worker as in production: relay and consumer threads in their own process,
+    or only one of them (WORKER_RELAY_PROCESS puts the relay in a process of its own)."""
     sys.setswitchinterval(settings.gil_switch_interval)  # as Worker.run_forever does
     engine = make_engine(url, connect_args=connect_args)
     sessions = make_session_factory(engine, outbox=OutboxContext(source="bench"))
     names = Names(settings.namespace)
     consumer = Consumer("bench", sessions, settings, names=names)
 
+    started: dict[str, float] = {}
+
     @consumer.on_event("bench.e2e.*")
     def effect(session: Session, envelope: Envelope) -> None:
-        return None
+        started[envelope.id] = time.time()
 
-    consumer.observe(lambda envelope, outcome: handled.put((envelope.id, time.time())))
+    def on_handled(envelope: Envelope, outcome: str) -> None:
+        handled.put(("handled", [envelope.id], (started.pop(envelope.id, 0.0), time.time())))
+
+    def on_batch(rows: list[PendingMessage], t: BatchTimes) -> None:
+        ids = [row.message_id for row in rows]
+        handled.put(("relayed", ids, (t.asked, t.claimed, t.published, t.confirmed, t.marked)))
+
+    consumer.observe(on_handled)
     relay = OutboxRelay(sessions, settings, service="bench", names=names)
-    threads = [run_thread(consumer), run_thread(relay)]
-    while not (consumer.connected and relay.connected):
+    relay.observe_batches(on_batch)
+    running = ([consumer] if "consumer" in parts else []) + ([relay] if "relay" in parts else [])
+    threads = [run_thread(part) for part in running]
+    while not all(part.connected for part in running):
         time.sleep(0.01)
-    handled.put(("ready", time.time()))
+    handled.put(("ready", [], ()))
     for thread in threads:
         thread.join()
 
 
+E2E_STAGES = ("wake", "claim", "publish", "confirm", "deliver", "handle", "total")
+
+
+@dataclass
+class EndToEnd:
+    burst_rate: float
+    latencies: list[float]  # ms, commit -> handled, at a steady 200/s
+    stages: dict[str, list[float]]  # ms per event in each stage of the way
+
+
 def end_to_end(
     settings: BusSettings, names: Names, kind: str, count: int, steady_seconds: float
-) -> tuple[float, list[float]]:
-    """(committed→handled events/s for a burst, commit→handled latencies at 200/s).
+) -> EndToEnd:
+    """Committed→handled events/s for a burst, and latencies at a steady 200/s by stage.
 
     The producer (this process, like a web process) and the worker (relay + consumer,
     another process) run apart, as they do in production.
     """
-    handled: dict[str, float] = {}
-    queue: Queue[tuple[str, float]] = multiprocessing.Queue()
+    handled: dict[str, tuple[float, float]] = {}
+    relayed: dict[str, tuple[float, ...]] = {}
+    queue: Queue[Report] = multiprocessing.Queue()
     with database(kind) as sessions:
         engine = sessions.kw["bind"]
         url = engine.url.render_as_string(hide_password=False)
         connect_args = dict(DB_CONNECT_ARGS)
-        worker = multiprocessing.Process(
-            target=_worker_process, args=(settings, url, connect_args, queue), daemon=True
-        )
-        worker.start()
-        queue.get(timeout=60)  # ready
+        groups = [("consumer",), ("relay",)] if settings.relay_process else [("consumer", "relay")]
+        workers = [
+            multiprocessing.Process(
+                target=_worker_process,
+                args=(settings, url, connect_args, queue, parts),
+                daemon=True,
+            )
+            for parts in groups
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            queue.get(timeout=60)  # ready
 
         def wait_all(ids: list[str], timeout: float) -> None:
             deadline = time.time() + timeout
             while any(i not in handled for i in ids) and time.time() < deadline:
                 try:
-                    message_id, at = queue.get(timeout=1)
+                    what, message_ids, times = queue.get(timeout=1)
                 except Empty:
                     continue
-                handled[message_id] = at
+                for message_id in message_ids:
+                    if what == "handled":
+                        handled[message_id] = (times[0], times[1])
+                    else:
+                        relayed[message_id] = times
 
         # Burst: commit `count` events in transactions of 10, measure until all handled.
         started = time.time()
@@ -248,7 +316,7 @@ def end_to_end(
                 for i in range(start, min(count, start + 10)):
                     ids.append(record_event(session, "bench.e2e.burst", {"n": i}).id)
         wait_all(ids, 300)
-        burst_rate = count / (max(handled[i] for i in ids) - started)
+        burst_rate = count / (max(handled[i][1] for i in ids) - started)
 
         # Steady 200 events/s, one event per transaction.
         committed: dict[str, float] = {}
@@ -264,10 +332,39 @@ def end_to_end(
             if pause > 0:
                 time.sleep(pause)
         wait_all(list(committed), 60)
-        worker.terminate()
-        worker.join(10)
-    latencies = [(handled[i] - t) * 1000 for i, t in committed.items() if i in handled]
-    return burst_rate, latencies
+        time.sleep(0.5)  # the last marks' reports
+        while True:
+            try:
+                what, message_ids, times = queue.get(timeout=0.2)
+            except Empty:
+                break
+            if what == "relayed":
+                relayed.update(dict.fromkeys(message_ids, times))
+        for worker in workers:
+            worker.terminate()
+            worker.join(10)
+    stages: dict[str, list[float]] = {stage: [] for stage in E2E_STAGES}
+    latencies = []
+    for message_id, at in committed.items():
+        if message_id not in handled:
+            continue
+        began, done = handled[message_id]
+        latencies.append((done - at) * 1000)
+        if message_id not in relayed:
+            continue
+        asked, claimed, published, confirmed, _ = relayed[message_id]
+        spans = {
+            "wake": asked - at,
+            "claim": claimed - asked,
+            "publish": published - claimed,
+            "confirm": confirmed - published,
+            "deliver": began - published,
+            "handle": done - began,
+            "total": done - at,
+        }
+        for stage, span in spans.items():
+            stages[stage].append(span * 1000)
+    return EndToEnd(burst_rate, latencies, stages)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -280,24 +377,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--e2e-events", type=int, default=10_000)
     parser.add_argument("--steady-seconds", type=float, default=10.0)
+    parser.add_argument("--storage", choices=("sqlite", "postgresql"), action="append")
+    parser.add_argument("--skip-backlog", action="store_true")
+    parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument(
+        "--relay-process",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="relay in a process of its own (default: WORKER_RELAY_PROCESS)",
+    )
     args = parser.parse_args(argv)
+    kinds = args.storage or ["sqlite", "postgresql"]
     base = BusSettings.from_env()
     settings = replace(
         base,
         amqp_url=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL),
         namespace=f"bench{uuid.uuid4().hex[:6]}.",
-        relay_poll_interval=0.005,
         consumer_prefetch=200,
     )
+    if args.relay_process is not None:
+        settings = replace(settings, relay_process=args.relay_process)
     names = Names(settings.namespace)
     rows: list[Row] = []
+    stage_rows: list[str] = []
     queue = sink_queue(settings, names)
+    load = os.getloadavg()[0]
     try:
         raw = raw_pika_publish(settings, names, args.events)
         rows.append(Row("raw pika publish, batched confirms", "-", raw, "msg/s", "baseline"))
         purge(settings, queue)
-        for kind in ("sqlite", "postgresql"):
-            rate = relay_backlog(settings, names, kind, args.events)
+        for kind in [] if args.skip_backlog else kinds:
+            rate, spent = relay_backlog(settings, names, kind, args.events)
             rows.append(
                 Row(
                     f"outbox relay, backlog of {args.events}",
@@ -307,12 +417,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{rate / raw:.0%} of raw (target >= 50%)",
                 )
             )
-            purge(settings, queue)
-        for kind in ("sqlite", "postgresql"):
-            burst, latencies = end_to_end(
-                settings, names, kind, args.e2e_events, args.steady_seconds
+            stage_rows.append(
+                f"relay {kind:<11} ms per 1000 rows (stages overlap): "
+                + ", ".join(f"{stage} {ms:.1f}" for stage, ms in spent.items())
             )
-            rows.append(Row("end to end committed->handled", kind, burst, "events/s"))
+            purge(settings, queue)
+        for kind in [] if args.skip_e2e else kinds:
+            result = end_to_end(settings, names, kind, args.e2e_events, args.steady_seconds)
+            latencies = result.latencies
+            rows.append(Row("end to end committed->handled", kind, result.burst_rate, "events/s"))
             p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
             rows.append(Row("latency p50 at 200 events/s", kind, p50, "ms"))
             rows.append(
@@ -324,15 +437,28 @@ def main(argv: list[str] | None = None) -> int:
                     f"target < 20 ms; n={len(latencies)}, mean {statistics.mean(latencies):.1f}",
                 )
             )
+            for stage, spans in result.stages.items():
+                if spans:
+                    stage_rows.append(
+                        f"e2e {kind:<11} {stage:<8} ms p50 {percentile(spans, 50):6.1f}"
+                        f"  p90 {percentile(spans, 90):6.1f}  p99 {percentile(spans, 99):6.1f}"
+                        f"  max {max(spans):6.1f}"
+                    )
             purge(settings, queue)
     finally:
         with pika.BlockingConnection(connection_parameters(settings)) as conn:
             channel = conn.channel()
             channel.queue_delete(queue)
             delete_namespace(channel, names, ["bench"], settings)
+    print(
+        f"load average at start {load:.2f}, at end {os.getloadavg()[0]:.2f}; "
+        f"relay process of its own: {settings.relay_process}"
+    )
     print(f"{'measure':<40} {'storage':<11} {'value':>12} {'unit':<9} note")
     for row in rows:
         print(f"{row.what:<40} {row.storage:<11} {row.value:>12.1f} {row.unit:<9} {row.note}")
+    for line in stage_rows:
+        print(line)
     return 0
 
 

@@ -120,6 +120,7 @@ class BusSettings:
     reconnect_max_backoff: float = 30.0
     heartbeat: int = 30
     gil_switch_interval: float = 0.001
+    relay_process: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
@@ -151,6 +152,7 @@ class BusSettings:
             gil_switch_interval=max(
                 0.0001, env_float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
             ),
+            relay_process=env_bool(env, "WORKER_RELAY_PROCESS", d.relay_process),
         )
 
 

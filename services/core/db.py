@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,14 +42,50 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cursor.close()
 
 
+# Execution options of a connection that only reads: on SQLite its transaction takes no
+# write lock, so it neither waits for writers nor makes them wait.
+READ_ONLY: dict[str, Any] = {"portal_read_only": True}
+
+
+BUSY_TIMEOUT = 10.0  # seconds a SQLite writer waits for the write lock before failing
+
+
 def _begin_sqlite(connection: Any) -> None:
-    # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
-    # failing with "database is locked" when a reader upgrades to a writer.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("portal_read_only"):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
+    # Take the write lock at BEGIN so two writers queue instead of failing with
+    # "database is locked" when a reader upgrades to a writer.
+    begin_immediate(connection.connection.dbapi_connection)
+
+
+def begin_immediate(dbapi_connection: Any, timeout: float = BUSY_TIMEOUT) -> None:
+    """BEGIN IMMEDIATE, retried every fraction of a millisecond while another holds the lock.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 … up to 100 ms between tries, so a
+    writer that arrives during a 1 ms transaction may wait 8 ms or more, and one that
+    keeps missing the lock falls behind writers that try more often. Short, capped
+    sleeps keep the wait close to the time the lock is actually held.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout
+        pause = 0.0002
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
 
 
 def make_engine(

@@ -19,6 +19,7 @@ from services.core.bus.consumer import Consumer
 from services.core.bus.relay import OutboxRelay
 from services.core.config import ServiceSettings
 from services.core.db import ping
+from services.core.relay_process import RelayProcess
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,12 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.relay = OutboxRelay(session_factory, settings.bus, service=settings.service)
+        self.relay: OutboxRelay | RelayProcess
+        if settings.bus.relay_process:
+            url = engine.url.render_as_string(hide_password=False)
+            self.relay = RelayProcess(settings, url)
+        else:
+            self.relay = OutboxRelay(session_factory, settings.bus, service=settings.service)
         self.consumer = consumer if consumer is not None and consumer.queue_specs() else None
         self._threads: list[threading.Thread] = []
         self._health: ThreadingHTTPServer | None = None

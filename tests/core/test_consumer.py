@@ -92,6 +92,42 @@ def test_end_to_end_effect_happens_once_even_when_redelivered(
     assert effects(db, env.id) == 1
 
 
+def test_copies_arriving_together_take_effect_once(
+    db: Database, bus_settings: BusSettings, names: Names
+) -> None:
+    """Copies of one message in one batch, beside a fresh one: each effect once."""
+    consumer = make_consumer(db, bus_settings, names)
+    consumer.on_event("test.thing.*")(record_effect)
+    outcomes: list[tuple[str, str]] = []
+    consumer.observe(lambda env, outcome: outcomes.append((env.id, outcome)))
+    with running(consumer):
+        wait_until(lambda: consumer.connected)
+        consumer.stop()  # queue declared: let the copies pile up, then handle them together
+    twice = Envelope(type="test.thing.created", data={"n": 1}, source="test")
+    once = Envelope(type="test.thing.created", data={"n": 2}, source="test")
+    for env in (twice, twice, once, twice):
+        publish_raw(
+            bus_settings,
+            names.events_exchange,
+            env.type,
+            env.to_body(),
+            message_id=env.id,
+            type=env.type,
+        )
+    consumer = make_consumer(db, bus_settings, names)
+    consumer.on_event("test.thing.*")(record_effect)
+    consumer.observe(lambda env, outcome: outcomes.append((env.id, outcome)))
+    with running(consumer):
+        wait_until(lambda: len(outcomes) == 4, what="four deliveries handled")
+    assert effects(db, twice.id) == 1 and effects(db, once.id) == 1
+    assert sorted(outcome for _, outcome in outcomes) == [
+        "duplicate",
+        "duplicate",
+        "handled",
+        "handled",
+    ]
+
+
 def test_failing_handler_is_retried_with_delay_then_dead_lettered_and_replayed(
     db: Database, bus_settings: BusSettings, names: Names
 ) -> None:

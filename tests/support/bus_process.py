@@ -21,7 +21,7 @@ from services.core.bus.envelope import Envelope
 from services.core.bus.names import Names
 from services.core.bus.outbox import OutboxContext
 from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import Claim
+from services.core.bus.store import Claim, PostgresClaim, SqliteClaim
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
 from tests.support.models import Effect
@@ -45,7 +45,8 @@ def main(mode: str) -> None:
             marker.write_text(json.dumps([row.message_id for row in self.rows]))
             os.kill(os.getpid(), signal.SIGKILL)
 
-        Claim.finish = die  # type: ignore[method-assign]
+        PostgresClaim.finish = die  # type: ignore[method-assign]
+        SqliteClaim.finish = die  # type: ignore[method-assign]
         OutboxRelay(sessions, settings, service="test", names=names).run()
         return
 

@@ -20,8 +20,8 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.envelope import Envelope, EnvelopeError, format_timestamp, utcnow
@@ -43,6 +43,7 @@ from services.core.bus.topology import (
 )
 from services.core.config import BusSettings
 from services.core.context import message_context
+from services.core.db import is_postgresql
 from services.core.metrics import CONSUMER_CONNECTED, HANDLER_SECONDS, MESSAGES_HANDLED
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,8 @@ class Consumer:
     def _handle_batch(self, channel: BlockingChannel, deliveries: list[Delivery]) -> None:
         """Handle what arrived together in one transaction, optimistically.
 
-        The common case, every handler succeeding, costs one inbox query, one multi-row
-        insert and one commit for the whole batch. If any handler fails, or the commit
+        The common case, every handler succeeding, costs one multi-row inbox insert and one
+        commit for the whole batch. If any handler fails, or the commit
         does, the batch is rolled back and every message is handled in a transaction of
         its own, where a failure concerns that message only.
         """
@@ -266,20 +267,12 @@ class Consumer:
     ) -> list[tuple[Delivery, Envelope, str]]:
         outcomes: list[tuple[Delivery, Envelope, str]] = []
         with self.session_factory() as session, session.begin():
-            ids = [envelope.id for _, envelope, _ in ready]
-            seen = set(
-                session.scalars(
-                    select(InboxMessage.message_id).where(
-                        InboxMessage.consumer == self.consumer_name,
-                        InboxMessage.message_id.in_(ids),
-                    )
-                )
-            )
+            fresh = self._record_in_inbox(session, [envelope for _, envelope, _ in ready])
             for delivery, envelope, handler in ready:
-                if envelope.id in seen:
+                if envelope.id not in fresh:
                     outcomes.append((delivery, envelope, "duplicate"))
                     continue
-                seen.add(envelope.id)
+                fresh.discard(envelope.id)  # the same message twice in a batch: once
                 started = time.perf_counter()
                 self._run_handler(session, handler, envelope)
                 HANDLER_SECONDS.labels(self.service, envelope.type).observe(
@@ -305,17 +298,34 @@ class Consumer:
             return None
         return envelope, handler
 
+    def _record_in_inbox(self, session: Session, envelopes: list[Envelope]) -> set[str]:
+        """Insert the inbox rows first; the ids returned are those not handled before.
+
+        One statement instead of a look-up and an insert. On PostgreSQL a concurrent
+        consumer's uncommitted row of the same id makes this wait for its outcome.
+        """
+        now = utcnow()
+        values = [
+            {
+                "message_id": envelope.id,
+                "consumer": self.consumer_name,
+                "type": envelope.type,
+                "handled_at": now,
+            }
+            for envelope in envelopes
+        ]
+        insert = postgresql_insert if is_postgresql(session) else sqlite_insert
+        statement = (
+            insert(InboxMessage)
+            .values(values)
+            .on_conflict_do_nothing()
+            .returning(InboxMessage.message_id)
+        )
+        return set(session.scalars(statement))
+
     def _run_handler(self, session: Session, handler: Handler, envelope: Envelope) -> None:
         with message_context(envelope.correlation_id, envelope.id):
             handler(session, envelope)
-        session.add(
-            InboxMessage(
-                message_id=envelope.id,
-                consumer=self.consumer_name,
-                type=envelope.type,
-                handled_at=utcnow(),
-            )
-        )
 
     def _count(self, envelope: Envelope, outcome: str) -> None:
         MESSAGES_HANDLED.labels(self.service, envelope.type, outcome).inc()
@@ -347,18 +357,10 @@ class Consumer:
 
     def _handle(self, handler: Handler, envelope: Envelope) -> str:
         """Run the handler and record the inbox row in one transaction."""
-        with self.session_factory() as session:
-            try:
-                with session.begin():
-                    if session.get(InboxMessage, (envelope.id, self.consumer_name)) is not None:
-                        return "duplicate"
-                    self._run_handler(session, handler, envelope)
-            except IntegrityError:
-                # Another consumer committed the same message first: that is our effect.
-                with session.begin():
-                    if session.get(InboxMessage, (envelope.id, self.consumer_name)) is not None:
-                        return "duplicate"
-                raise
+        with self.session_factory() as session, session.begin():
+            if not self._record_in_inbox(session, [envelope]):
+                return "duplicate"
+            self._run_handler(session, handler, envelope)
         return "handled"
 
     def _retry(self, channel: BlockingChannel, delivery: Delivery, attempts: int) -> None:

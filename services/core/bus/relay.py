@@ -2,10 +2,11 @@
 
 It runs on pika's asynchronous SelectConnection so that several batches are in flight
 at once and confirms arrive together; a row is marked published only after the broker
-confirmed it. Database work (claiming, marking) runs on a thread of its own, so the
-broker connection keeps publishing while the database answers. A returned (unroutable)
-or nacked message is a failure, retried later with backoff. A row is published only when
-every earlier row of its subject is, so order per aggregate holds across several relays.
+confirmed it. Claiming and marking run on two database threads of their own, so the
+broker connection keeps publishing while the database answers and a claim need not wait
+for the previous batch's marks. A returned (unroutable) or nacked message is a failure,
+retried later with backoff. A row is published only when every earlier row of its
+subject is, so order per aggregate holds across several relays.
 """
 
 from __future__ import annotations
@@ -45,10 +46,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class BatchTimes:
+    """When (time.time()) a batch reached each stage; for benchmarks and diagnosis."""
+
+    asked: float = 0.0  # the loop asked the database thread for a claim
+    claimed: float = 0.0  # the claim's statement returned
+    published: float = 0.0  # every row handed to the connection
+    confirmed: float = 0.0  # the last confirm (or return) arrived
+    marked: float = 0.0  # the marks committed
+
+
+@dataclass
 class _Batch:
     """One claim on its way: tags awaiting a confirm, and what became of its rows."""
 
     claim: Claim
+    times: BatchTimes
     pending: set[int] = field(default_factory=set)
     published: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
@@ -72,9 +85,13 @@ class OutboxRelay:
         self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
         self._engine: Engine = session_factory.kw["bind"]
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{service}-outbox-db")
-        self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None]] = (
+        self._marker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"{service}-outbox-mark"
+        )
+        self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None, BatchTimes]] = (
             queue.SimpleQueue()
         )
+        self._batch_observers: list[Callable[[list[PendingMessage], BatchTimes], None]] = []
         self._listener: PostgresListener | None = None
         self._wal: SqliteWalWatcher | None = None
         self._last_full_claim = 0.0
@@ -86,6 +103,7 @@ class OutboxRelay:
         self._claiming = False
         self._recheck = False
         self._batches: dict[int, _Batch] = {}
+        self._marking: dict[int, _Batch] = {}  # confirmed, their marks not yet committed
         self._batch_counter = 0
         self._tag_row: dict[int, PendingMessage] = {}
         self._tag_batch: dict[int, int] = {}
@@ -98,6 +116,10 @@ class OutboxRelay:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def observe_batches(self, observer: Callable[[list[PendingMessage], BatchTimes], None]) -> None:
+        """Call `observer(rows, times)` after each batch is marked (marking thread)."""
+        self._batch_observers.append(observer)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -128,8 +150,10 @@ class OutboxRelay:
                 backoff = 0.2
             self._stopping.wait(backoff)
             backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        self._marker.shutdown(wait=True)
         self._db.submit(self.store.release_lease).result()
         self._db.shutdown(wait=True)
+        self.store.close()
 
     def stop(self) -> None:
         """Ask the relay to finish the batches in flight and close (thread-safe)."""
@@ -147,7 +171,7 @@ class OutboxRelay:
     def _close_when_idle(self) -> None:
         if self._connection is None:
             return
-        if self._batches or self._claiming:
+        if self._batches or self._marking or self._claiming:
             self._connection.ioloop.call_later(0.01, self._close_when_idle)
         elif self._connection.is_open:
             self._connection.close()
@@ -157,9 +181,11 @@ class OutboxRelay:
     def _abandon_batches(self) -> None:
         """After the connection is gone: give back every claim not confirmed (run thread)."""
         self._db.submit(lambda: None).result()  # let database work in progress end
+        self._marker.submit(lambda: None).result()  # marks already asked for are kept
+        self._marking.clear()
         claims = [batch.claim for batch in self._batches.values()]
         while not self._handoff.empty():
-            _, claim, _ = self._handoff.get()
+            _, claim, _, _ = self._handoff.get()
             if claim is not None:
                 claims.append(claim)
         for claim in claims:
@@ -237,11 +263,14 @@ class OutboxRelay:
         self._cancel_timer()
         self._claiming = True
         self._recheck = False
-        rows = [row for batch in self._batches.values() for row in batch.claim.rows]
+        held = [*self._batches.values(), *self._marking.values()]
+        rows = [row for batch in held for row in batch.claim.rows]
         exclude = {row.seq for row in rows}
         busy = {row.subject for row in rows if row.subject is not None}
         generation, connection = self._generation, self._connection
         assert connection is not None
+
+        times = BatchTimes(asked=time.time())
 
         def claim_rows() -> None:
             claim: Claim | None = None
@@ -251,7 +280,8 @@ class OutboxRelay:
                 claim = self.store.claim(self.settings.relay_batch_size, exclude, busy)
             except Exception as exc:
                 error = exc
-            self._handoff.put((generation, claim, error))
+            times.claimed = time.time()
+            self._handoff.put((generation, claim, error, times))
             with contextlib.suppress(Exception):  # a closed loop: run() releases the claim
                 connection.ioloop.add_callback_threadsafe(self._take_claims)
 
@@ -259,7 +289,7 @@ class OutboxRelay:
 
     def _take_claims(self) -> None:
         while not self._handoff.empty():
-            generation, claim, error = self._handoff.get()
+            generation, claim, error, times = self._handoff.get()
             self._claiming = False
             if generation != self._generation or self._channel is None or self._stopping.is_set():
                 if claim is not None:
@@ -275,13 +305,13 @@ class OutboxRelay:
                 elif not self._batches:
                     self._wait_for_rows()
             else:
-                self._publish_batch(claim)
+                self._publish_batch(claim, times)
                 self._request_claim()
 
-    def _publish_batch(self, claim: Claim) -> None:
+    def _publish_batch(self, claim: Claim, times: BatchTimes) -> None:
         assert self._channel is not None and self._connection is not None
         self._batch_counter += 1
-        batch = _Batch(claim)
+        batch = _Batch(claim, times)
         self._batches[self._batch_counter] = batch
         for row in claim.rows:
             exchange = (
@@ -302,6 +332,7 @@ class OutboxRelay:
             self._channel.basic_publish(
                 exchange, row.routing_key, row.body, properties, mandatory=True
             )
+        times.published = time.time()
         batch.timer = self._connection.ioloop.call_later(
             self.settings.relay_confirm_timeout, self._on_confirm_timeout
         )
@@ -343,19 +374,29 @@ class OutboxRelay:
     def _finish_batch(self, batch_id: int) -> None:
         """Every row of the batch is confirmed or failed: mark them (database thread)."""
         batch = self._batches.pop(batch_id)
+        batch.times.confirmed = time.time()
         if batch.timer is not None and self._connection is not None:
             self._connection.ioloop.remove_timeout(batch.timer)
-        self._db.submit(self._mark, batch)
-        self._recheck = True
+        self._marking[batch_id] = batch
+        connection = self._connection
+        assert connection is not None
+        self._marker.submit(self._mark, batch_id, batch, connection)
         self._request_claim()
 
-    def _mark(self, batch: _Batch) -> None:
+    def _mark(self, batch_id: int, batch: _Batch, connection: SelectConnection) -> None:
+        """Commit the batch's outcome (marking thread), then let the loop know."""
         try:
             batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
             return
+        finally:
+            with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
+                connection.ioloop.add_callback_threadsafe(lambda: self._marked(batch_id))
+        batch.times.marked = time.time()
+        for observer in self._batch_observers:
+            observer(batch.claim.rows, batch.times)
         self.published_total += len(batch.published)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
         if batch.failed:
@@ -365,6 +406,12 @@ class OutboxRelay:
                 len(batch.failed),
                 extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
             )
+
+    def _marked(self, batch_id: int) -> None:
+        """Its rows are no longer pending: later rows of their subjects may go (loop)."""
+        if self._marking.pop(batch_id, None) is not None:
+            self._recheck = True
+            self._request_claim()
 
     def _on_confirm_timeout(self) -> None:
         log.warning("publisher confirms timed out", extra={"service": self.service})

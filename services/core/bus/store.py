@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    BindParameter,
-    ColumnElement,
-    String,
-    any_,
-    bindparam,
-    delete,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from services.core.bus.envelope import utcnow
 from services.core.bus.models import OutboxMessage, RelayLease
-from services.core.db import is_postgresql
+from services.core.db import READ_ONLY, is_postgresql
 
 LEASE_NAME = "outbox"
 
@@ -60,73 +48,159 @@ def backoff_delay(attempts: int, maximum: float) -> float:
     return float(min(maximum, 0.5 * 2 ** max(0, attempts - 1)))
 
 
-def array_param(name: str, values: list[Any], item_type: TypeEngine[Any]) -> BindParameter[Any]:
-    """One PostgreSQL array parameter instead of one parameter per value."""
-    return bindparam(name, value=values, type_=ARRAY(item_type))
+_CLAIM_POSTGRESQL = """
+SELECT o.seq, o.message_id, o.kind, o.type, o.routing_key, o.correlation_id, o.subject,
+       o.body, o.attempts
+FROM outbox o
+WHERE o.published_at IS NULL AND o.next_attempt_at <= %(now)s
+  AND (o.subject IS NULL OR NOT EXISTS (
+      SELECT 1 FROM outbox e
+      WHERE e.subject = o.subject AND e.published_at IS NULL AND e.seq < o.seq))
+ORDER BY o.next_attempt_at, o.seq
+LIMIT %(limit)s
+FOR UPDATE OF o SKIP LOCKED
+"""
+_MARK_PUBLISHED = (
+    "UPDATE outbox SET published_at = %s, attempts = attempts + 1, last_error = NULL "
+    "WHERE seq = ANY(%s)"
+)
+_MARK_FAILED = (
+    "UPDATE outbox SET attempts = %s, last_error = %s, next_attempt_at = %s WHERE seq = %s"
+)
 
 
-def seq_in(session: Session, seqs: list[int]) -> ColumnElement[bool]:
-    if is_postgresql(session):
-        return OutboxMessage.seq == any_(array_param("seqs", seqs, BigInteger()))
-    return OutboxMessage.seq.in_(seqs)
+def _naive_utc(moment: datetime) -> datetime:
+    """The form UtcDateTime stores, for statements that bypass the column type."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class Claim:
-    """Rows one relay holds while it publishes them; finish() or release() ends it.
+    """Rows one relay holds while it publishes them; finish() or release() ends it."""
 
-    On PostgreSQL the claiming transaction stays open so its row locks keep other relays
-    off these rows. On SQLite the lease already does that, and holding the write lock
-    while waiting for confirms would stall every writer, so the rows are marked in a
-    transaction of their own.
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        session: Session | None,
-        rows: list[PendingMessage],
-    ) -> None:
-        self.session = session if session is not None else session_factory()
-        self._fresh = session is None
-        self.rows = rows
+    rows: list[PendingMessage]
 
     def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
         """Mark confirmed rows published and failed rows for a later try, then commit."""
-        now = utcnow()
-        try:
-            if is_postgresql(self.session):
-                # Losing this mark in a crash only republishes rows consumers already dedupe,
-                # so it need not wait for the disk.
-                self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            if published:
-                self.session.execute(
-                    update(OutboxMessage)
-                    .where(seq_in(self.session, published))
-                    .values(published_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
-                )
-            by_seq = {row.seq: row for row in self.rows}
-            for seq, error in failed.items():
-                attempts = by_seq[seq].attempts + 1
-                self.session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.seq == seq)
-                    .values(
-                        attempts=attempts,
-                        last_error=error[:2000],
-                        next_attempt_at=now
-                        + timedelta(seconds=backoff_delay(attempts, max_backoff)),
-                    )
-                )
-            self.session.commit()
-        finally:
-            self.session.close()
+        raise NotImplementedError
 
     def release(self) -> None:
         """Give the rows back untouched (the broker went away mid-batch)."""
+        raise NotImplementedError
+
+    def _failures(
+        self, failed: dict[int, str], max_backoff: float, now: datetime
+    ) -> list[tuple[int, str, datetime, int]]:
+        by_seq = {row.seq: row for row in self.rows}
+        marks = []
+        for seq, error in failed.items():
+            attempts = by_seq[seq].attempts + 1
+            retry_at = now + timedelta(seconds=backoff_delay(attempts, max_backoff))
+            marks.append((attempts, error[:2000], retry_at, seq))
+        return marks
+
+
+class PostgresClaim(Claim):
+    """PostgreSQL: the claiming transaction stays open, so its row locks keep other relays
+    off these rows (and off later rows of their subjects); finish() commits it.
+
+    It is a raw psycopg connection: the claim is one statement and the marks one pipelined
+    round trip, and the marks may run on another thread than the next claim.
+    """
+
+    def __init__(
+        self, raw: PoolProxiedConnection, rows: list[PendingMessage], connections: _Connections
+    ) -> None:
+        self._raw = raw
+        self.rows = rows
+        self._connections = connections
+
+    def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
+        now = utcnow()
+        connection: Any = self._raw.driver_connection
         try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+            with connection.pipeline(), connection.cursor() as cursor:
+                # Losing this mark in a crash only republishes rows consumers already dedupe,
+                # so it need not wait for the disk.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                if published:
+                    cursor.execute(_MARK_PUBLISHED, (_naive_utc(now), published))
+                failures = self._failures(failed, max_backoff, now)
+                if failures:
+                    cursor.executemany(
+                        _MARK_FAILED, [(a, e, _naive_utc(at), s) for a, e, at, s in failures]
+                    )
+                connection.commit()
+        except BaseException:
+            self._connections.discard(self._raw)
+            raise
+        self._connections.give_back(self._raw)
+
+    def release(self) -> None:
+        try:
+            self._raw.driver_connection.rollback()  # type: ignore[union-attr]
+        except Exception:
+            self._connections.discard(self._raw)
+            return
+        self._connections.give_back(self._raw)
+
+
+class _Connections:
+    """The relay's own idle PostgreSQL connections, reused without a pool checkout (whose
+    pre-ping would cost a round trip per claim). A connection that failed is dropped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: list[PoolProxiedConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> PoolProxiedConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._engine.raw_connection()
+
+    def give_back(self, raw: PoolProxiedConnection) -> None:
+        with self._lock:
+            self._idle.append(raw)
+
+    def discard(self, raw: PoolProxiedConnection) -> None:
+        raw.invalidate()
+        raw.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
+
+
+class SqliteClaim(Claim):
+    """SQLite: the lease keeps other relays off, and holding the write lock while waiting
+    for confirms would stall every writer, so the rows are marked in a transaction of their
+    own."""
+
+    def __init__(self, session_factory: sessionmaker[Session], rows: list[PendingMessage]) -> None:
+        self._session_factory = session_factory
+        self.rows = rows
+
+    def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
+        now = utcnow()
+        with self._session_factory() as session, session.begin():
+            if published:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.seq.in_(published))
+                    .values(published_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
+                )
+            for attempts, error, retry_at, seq in self._failures(failed, max_backoff, now):
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.seq == seq)
+                    .values(attempts=attempts, last_error=error, next_attempt_at=retry_at)
+                )
+
+    def release(self) -> None:
+        return None  # nothing was written or locked
 
 
 class OutboxStore:
@@ -137,8 +211,13 @@ class OutboxStore:
         self.holder = uuid.uuid4().hex
         self.lease_seconds = lease_seconds
         self._lease_until: datetime | None = None
-        with session_factory() as session:
-            self.postgresql = is_postgresql(session)
+        self._engine: Engine = session_factory.kw["bind"]
+        self.postgresql = is_postgresql(self._engine)
+        self._connections = _Connections(self._engine)
+
+    def close(self) -> None:
+        """Hand the relay's idle connections back to the pool."""
+        self._connections.close()
 
     def _hold_lease(self) -> bool:
         """SQLite: only the holder of the lease relays. Renewed at half its life."""
@@ -188,97 +267,89 @@ class OutboxStore:
         exclude: set[int] | None = None,
         busy_subjects: set[str] | None = None,
     ) -> Claim | None:
-        """Lock up to `limit` due rows; None if there is nothing to do.
+        """Lock up to `limit` due rows, in seq order; None if there is nothing to do.
 
+        A row is taken only if no earlier row of its subject is unpublished. On SQLite,
         `exclude` are the seqs and `busy_subjects` the subjects of this relay's rows in
-        flight; those rows and any later row of those subjects are left alone.
+        flight or being marked; PostgreSQL knows them from the row locks.
         """
-        exclude = exclude or set()
-        if not self.postgresql and not self._hold_lease():
+        if self.postgresql:
+            return self._claim_postgresql(limit)
+        if not self._hold_lease():
             return None
-        session = self.session_factory()
+        return self._claim_sqlite(limit, exclude or set(), busy_subjects or set())
+
+    def _claim_postgresql(self, limit: int) -> Claim | None:
+        """One statement: due rows, first unpublished of their subject, locked, skipping
+        rows other claims hold (theirs, and this relay's own in flight)."""
+        raw = self._connections.take()
         try:
-            now = utcnow()
-            m = OutboxMessage
-            query = (
-                select(
-                    m.seq,
-                    m.message_id,
-                    m.kind,
-                    m.type,
-                    m.routing_key,
-                    m.correlation_id,
-                    m.subject,
-                    m.body,
-                    m.attempts,
-                )
-                .where(OutboxMessage.published_at.is_(None), OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.seq)
-                .limit(limit if self.postgresql else limit + len(exclude))
+            connection: Any = raw.driver_connection
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_POSTGRESQL, {"now": _naive_utc(utcnow()), "limit": limit})
+                found = cursor.fetchall()
+            if not found:
+                connection.rollback()
+                self._connections.give_back(raw)
+                return None
+        except BaseException:
+            self._connections.discard(raw)
+            raise
+        rows = sorted(
+            (
+                PendingMessage(seq, mid, kind, type_, key, subject, corr, body.encode(), attempts)
+                for seq, mid, kind, type_, key, corr, subject, body, attempts in found
+            ),
+            key=lambda row: row.seq,
+        )
+        return PostgresClaim(raw, rows, self._connections)
+
+    def _claim_sqlite(self, limit: int, exclude: set[int], busy: set[str]) -> Claim | None:
+        now = utcnow()
+        m = OutboxMessage
+        query = (
+            select(
+                m.seq,
+                m.message_id,
+                m.kind,
+                m.type,
+                m.routing_key,
+                m.correlation_id,
+                m.subject,
+                m.body,
+                m.attempts,
             )
-            if self.postgresql:
-                # Rows in flight are locked by their own claim's transaction: skipped here.
-                query = query.with_for_update(skip_locked=True)
+            .where(m.published_at.is_(None), m.next_attempt_at <= now)
+            .order_by(m.seq)
+            .limit(limit + len(exclude))
+        )
+        # A read: it must not take the write lock every producer needs.
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             rows = [
                 PendingMessage(seq, mid, kind, type_, key, subject, corr, body.encode(), attempts)
-                for seq, mid, kind, type_, key, corr, subject, body, attempts in session.execute(
+                for seq, mid, kind, type_, key, corr, subject, body, attempts in connection.execute(
                     query
                 )
                 if seq not in exclude
             ][:limit]
             if not rows:
-                session.rollback()
-                session.close()
                 return None
-            if self.postgresql:
-                eligible = self._first_of_each_subject(session, rows)
-            else:
-                eligible = self._first_of_each_subject_alone(
-                    session, rows, busy_subjects or set(), now
-                )
-            pending = eligible
-        except BaseException:
-            session.rollback()
-            session.close()
-            raise
-        if not pending or not self.postgresql:
-            session.rollback()
-            session.close()
-        if not pending:
+            eligible = self._first_of_each_subject_alone(connection, rows, busy, now)
+        if not eligible:
             return None
-        return Claim(self.session_factory, session if self.postgresql else None, pending)
-
-    @staticmethod
-    def _first_of_each_subject(session: Session, rows: list[Any]) -> list[Any]:
-        """Keep a row only if no earlier row of its subject is still unpublished anywhere."""
-        subjects = {row.subject for row in rows if row.subject is not None}
-        if not subjects:
-            return rows
-        first: dict[str, int] = {}
-        for chunk_start in range(0, len(subjects), 500):
-            chunk = sorted(subjects)[chunk_start : chunk_start + 500]
-            rows_min = session.execute(
-                select(OutboxMessage.subject, func.min(OutboxMessage.seq))
-                .where(
-                    OutboxMessage.published_at.is_(None),
-                    OutboxMessage.subject == any_(array_param("subjects", chunk, String())),
-                )
-                .group_by(OutboxMessage.subject)
-            )
-            first.update({subject: seq for subject, seq in rows_min if subject is not None})
-        return [row for row in rows if row.subject is None or first.get(row.subject) == row.seq]
+        return SqliteClaim(self.session_factory, eligible)
 
     @staticmethod
     def _first_of_each_subject_alone(
-        session: Session, rows: list[Any], busy: set[str], now: datetime
-    ) -> list[Any]:
-        """The same rule for the only relay of a database (SQLite), mostly in memory.
+        connection: Connection, rows: list[PendingMessage], busy: set[str], now: datetime
+    ) -> list[PendingMessage]:
+        """The subject rule for the only relay of a database (SQLite), mostly in memory.
 
         An earlier unpublished row of a subject is either in flight here (`busy`), among
         the due rows just read (which come in seq order), or backing off after a failure.
         """
         backing_off = set(
-            session.scalars(
+            connection.scalars(
                 select(OutboxMessage.subject)
                 .where(
                     OutboxMessage.published_at.is_(None),
