@@ -138,6 +138,7 @@ def create_service_app(
     engine: Engine,
     blueprints: Iterable[Blueprint],
     max_content_length: int = 1024 * 1024,
+    max_json_length: int | None = None,
     readiness: dict[str, Callable[[], bool]] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Flask:
@@ -178,6 +179,9 @@ def create_service_app(
         request.request_id = request_id  # type: ignore[attr-defined]
         g.correlation_token = correlation_id_var.set(request_id)
         g.started = time.perf_counter()
+        # Only file uploads may use the whole body limit; anything else is parsed in memory.
+        if max_json_length is not None and request.mimetype != "multipart/form-data":
+            request.max_content_length = max_json_length
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -213,6 +217,9 @@ def create_service_app(
     def handle_unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return api.handle_http_exception(error)
+        if isinstance(error, RecursionError):
+            # A body nested deeper than the parser's recursion limit: bad input, not a bug.
+            return problem_response(400, "bad_request", detail="the body is nested too deeply")
         if database_unreachable(error):
             log.warning("database unavailable", extra={"path": request.path, "error": str(error)})
             return problem_response(
