@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .DEFAULT_GOAL := help
 
@@ -40,6 +40,7 @@ bench: $(STAMP) ## Run the benchmarks and print their tables
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.dossier
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.portal
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

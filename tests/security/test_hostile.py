@@ -1,6 +1,6 @@
 """Hostile input against an assembled portal: every trick refused with a problem, none a 5xx.
 
-One deployment for the module (run on one xdist worker: `xdist_group`). Service-level
+One deployment for the package (tests/security/conftest.py). Service-level
 protections only; the gateway's rate limits are tested with the gateway.
 """
 
@@ -32,6 +32,7 @@ from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
 from services.identity.config import IdentityConfig
 from services.identity.keys import KeyRing
+from tests.security.conftest import MB
 from tests.support.journey import (
     PASSWORD,
     PortalClient,
@@ -39,10 +40,9 @@ from tests.support.journey import (
     docx_bytes,
     subscribers,
 )
-from tests.support.portal import PortalDeployment, running_portal
+from tests.support.portal import PortalDeployment
 
-pytestmark = [pytest.mark.xdist_group("security"), pytest.mark.timeout(240)]
-MB = 1024 * 1024
+pytestmark = [pytest.mark.timeout(240)]
 PEOPLE = subscribers()
 
 
@@ -77,13 +77,6 @@ class EventSniffer:
         self._stop.set()
         self._thread.join(10)
         return self.bodies
-
-
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[PortalDeployment]:
-    env = {"DOSSIER_MAX_FILE_BYTES": str(MB), "DOSSIER_MAX_DOSSIER_BYTES": str(2 * MB)}
-    with running_portal(tmp_path_factory.mktemp("security"), amqp_url, env=env) as deployment:
-        yield deployment
 
 
 @pytest.fixture(scope="module")
