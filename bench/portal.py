@@ -104,6 +104,7 @@ class Run:
     lag_times: list[tuple[float, float]] = field(default_factory=list)
     submitted: dict[str, float] = field(default_factory=dict)
     notified: int = 0
+    sampling_from: float = 0.0  # wall clock when the prepared-draft phase began
 
     def call(self, name: str) -> Calls:
         return self.calls.setdefault(name, Calls())
@@ -160,6 +161,7 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         started = time.monotonic()
+        self.run_.sampling_from = time.time()
         names = Names(self.settings.namespace)
         with pika.BlockingConnection(connection_parameters(self.settings)) as conn:
             channel = conn.channel()
@@ -350,6 +352,13 @@ def report(run: Run) -> str:
             f" dossiers, lag p50 {statistics.median(lags):.3f} s p99 {p99:.3f} s"
             f" max {lags[-1]:.3f} s"
         )
+    phase = sorted(lag for at, lag in run.lag_times if at >= run.sampling_from)
+    if phase:
+        p99 = phase[min(len(phase) - 1, int(0.99 * len(phase)))]
+        lines.append(
+            f"  of which prepared-draft submits: {len(phase)}, lag p50"
+            f" {statistics.median(phase):.3f} s p99 {p99:.3f} s"
+        )
     if ERRORS:
         lines.append(f"journey errors: {len(ERRORS)}, first: {ERRORS[0]}")
     peak = max((s.outbox_pending for s in run.samples), default=0)
@@ -372,12 +381,9 @@ def plot(run: Run, path: Path) -> None:
     top.plot(t[1:], [b - a for a, b in itertools.pairwise(notified)], label="notified/s")
     top.set_ylabel("per second")
     top.legend()
-    if run.lag_times and run.samples:
-        origin = min(at for at, _ in run.lag_times)
-        middle.scatter(
-            [at - origin for at, _ in run.lag_times], [lag for _, lag in run.lag_times], s=2
-        )
-    middle.set_ylabel("lag to notified (s)")
+    phase = [(at - run.sampling_from, lag) for at, lag in run.lag_times if at >= run.sampling_from]
+    middle.scatter([x for x, _ in phase], [lag for _, lag in phase], s=2)
+    middle.set_ylabel("submission → notified (s)")
     bottom.plot(t, [s.outbox_pending for s in run.samples], label="dossier outbox pending")
     bottom.plot(t, [s.notify_queue for s in run.samples], label="notify.commands queue")
     bottom.set_ylabel("messages")
