@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .DEFAULT_GOAL := help
 
@@ -14,7 +14,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project with its test tools
@@ -41,6 +41,7 @@ bench: $(STAMP) ## Run the benchmarks and print their tables
 	$(BIN)/python -m bench.dossier
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.portal
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from flask import g, request
 
 from services.core.config import ServiceSettings
@@ -98,6 +100,15 @@ class JwksCache:
             return self._keys.get(kid)
 
 
+def algorithm_for(key: Any) -> str:
+    """The one JWS algorithm a public key of ours verifies."""
+    if isinstance(key, Ed25519PublicKey):
+        return "EdDSA"
+    if isinstance(key, RSAPublicKey):
+        return "RS256"
+    raise Unauthorized("invalid_token", detail="unsupported signing key")
+
+
 class TokenVerifier:
     """Checks a bearer token and returns its claims, or raises Unauthorized.
 
@@ -141,10 +152,11 @@ class TokenVerifier:
                 raise Unauthorized("invalid_token", detail="signing keys unavailable") from exc
             if key is None:
                 raise Unauthorized("invalid_token", detail="unknown signing key")
+            # The key decides the algorithm, never the token's header (alg confusion).
             payload = jwt.decode(
                 token,
                 key,
-                algorithms=ALGORITHMS,
+                algorithms=[algorithm_for(key)],
                 audience=self.audience,
                 issuer=issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},

@@ -107,6 +107,9 @@ def make_engine(
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    # While the database is down a request must fail fast (503), not wait on a dead host.
+    args.setdefault("connect_timeout", 2)
+    kwargs.setdefault("pool_timeout", 5)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

@@ -39,6 +39,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hệ thống đang bận, vui lòng thử lại sau.",
         "The service is temporarily unavailable.",
     ),
+    "database_unavailable": (
+        "Hệ thống tạm thời không truy cập được dữ liệu. Vui lòng thử lại sau ít giây.",
+        "The database is unavailable. Try again in a few seconds.",
+    ),
     "internal_error": (
         "Đã có lỗi xảy ra. Vui lòng thử lại sau.",
         "An unexpected error occurred.",

@@ -6,6 +6,7 @@ problem+json errors, X-Request-ID, JSON request logs, /healthz, /readyz and /met
 
 from __future__ import annotations
 
+import http
 import logging
 import re
 import threading
@@ -17,8 +18,11 @@ from typing import Any
 import pika
 from flask import Blueprint, Flask, Response, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from services.core.bus.topology import connection_parameters
@@ -27,6 +31,7 @@ from services.core.context import correlation_id_var
 from services.core.db import ping
 from services.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from services.core.problems import (
+    PROBLEM_JSON,
     Problem,
     code_for_status,
     flatten_webargs_errors,
@@ -37,10 +42,45 @@ from services.core.problems import (
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# How long a client is told to wait when the database does not answer.
+DATABASE_RETRY_AFTER = 2
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details as every service answers them (extra members allowed)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True)
+    detail = fields.String()
+    errors = fields.Dict()
+    request_id = fields.String()
+    retry_after = fields.Integer()
 
 
 class PortalApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api answering every HTTP error as problem+json."""
+    """flask-smorest's Api answering every HTTP error as problem+json, and saying so."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # Error responses are documented as application/problem+json so that clients
+        # (and schemathesis) can check them against the Problem schema.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            else:
+                prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
@@ -84,6 +124,13 @@ class BrokerCheck:
             return self._ok
 
 
+def database_unreachable(error: BaseException) -> bool:
+    """Is this the database being down or saturated, rather than a bug?"""
+    if isinstance(error, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -91,6 +138,7 @@ def create_service_app(
     engine: Engine,
     blueprints: Iterable[Blueprint],
     max_content_length: int = 1024 * 1024,
+    max_json_length: int | None = None,
     readiness: dict[str, Callable[[], bool]] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Flask:
@@ -131,6 +179,9 @@ def create_service_app(
         request.request_id = request_id  # type: ignore[attr-defined]
         g.correlation_token = correlation_id_var.set(request_id)
         g.started = time.perf_counter()
+        # Only file uploads may use the whole body limit; anything else is parsed in memory.
+        if max_json_length is not None and request.mimetype != "multipart/form-data":
+            request.max_content_length = max_json_length
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -166,6 +217,17 @@ def create_service_app(
     def handle_unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return api.handle_http_exception(error)
+        if isinstance(error, RecursionError):
+            # A body nested deeper than the parser's recursion limit: bad input, not a bug.
+            return problem_response(400, "bad_request", detail="the body is nested too deeply")
+        if database_unreachable(error):
+            log.warning("database unavailable", extra={"path": request.path, "error": str(error)})
+            return problem_response(
+                503,
+                "database_unavailable",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+                extra={"retry_after": DATABASE_RETRY_AFTER},
+            )
         log.error("unhandled error", exc_info=error, extra={"path": request.path})
         return problem_response(500, "internal_error")
 

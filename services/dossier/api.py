@@ -182,6 +182,14 @@ def lookup(args: dict[str, Any]) -> Dossier:
 
 @blp.route("/stats", methods=["GET"])
 @blp.arguments(StatsArgsSchema, location="query")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Statistics of the agency or province",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+)
 def stats(args: dict[str, Any]) -> dict[str, Any]:
     """Counts by status, on-time rate, average working days, online share, average rating."""
 

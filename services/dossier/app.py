@@ -46,6 +46,7 @@ def create_app(
         blueprints=[blp],
         # Room for an anonymous filing's files in one request, plus the form overhead.
         max_content_length=dossier.max_dossier_bytes + MB,
+        max_json_length=MB,
         config={"OPENAPI_URL_PREFIX": "/api/dossiers"},
     )
     app.extensions["database"] = database

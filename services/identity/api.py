@@ -219,6 +219,7 @@ def verify_new_otp_phone(body: dict[str, Any], flow_id: str) -> dict[str, Any]:
 
 @blp.route("/.well-known/jwks.json", methods=["GET"])
 @blp.doc(summary="Public signing keys (JWKS)")
+@blp.response(200, s.JwksSchema)
 def jwks() -> Response:
     response = jsonify(identity().ctx.keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=60"

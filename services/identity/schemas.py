@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 class OtpSchema(Schema):
@@ -138,3 +138,21 @@ class AccessLogSchema(Schema):
 
 class OtpPhonesSchema(Schema):
     items = fields.List(fields.Nested(OtpPhoneSchema))
+
+
+class JwkSchema(Schema):
+    """One public key (RFC 7517); members beyond these are allowed."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    kty = fields.String(required=True)
+    kid = fields.String(required=True)
+    alg = fields.String()
+    use = fields.String()
+    crv = fields.String()
+    x = fields.String()
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
