@@ -23,7 +23,7 @@ from werkzeug.wsgi import LimitedStream
 
 from gateway.edge import SECURITY_HEADERS, needs_login, request_id_from
 from gateway.limits import LIMITED_ROUTES
-from gateway.metrics import REQUESTS, SECONDS
+from gateway.metrics import count, observe
 from gateway.proxy import HOP_BY_HOP, forwarded_for, response_headers, small_length
 from services.core.problems import Problem, Unauthorized, from_problem
 
@@ -165,10 +165,10 @@ class FastPath:
                 method, target, self._request_headers(environ, request_id), body
             )
         except Problem as problem:
-            REQUESTS.labels(label, str(problem.status)).inc()
+            count(label, problem.status)
             return self._problem(environ, start_response, problem, request_id)
-        SECONDS.labels(label).observe(time.perf_counter() - started)
-        REQUESTS.labels(label, str(answer.status)).inc()
+        observe(label, time.perf_counter() - started)
+        count(label, answer.status)
         headers = self._edge(response_headers(answer), environ, request_id)
         status = _REASONS.get(answer.status, f"{answer.status} Unknown")
         if method == "HEAD" or small_length(answer):

@@ -44,6 +44,8 @@ CHUNK = 64 * 1024
 SMALL_BODY = 256 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Retry objects are immutable (increment() returns a new one): one serves every call.
+RETRY_DROPPED_CONNECTION = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
 
 
 class PayloadTooLarge(Problem):
@@ -131,7 +133,7 @@ class Upstream:
         # for a request that can be sent again (idempotent, no streamed body).
         retries: urllib3.Retry | bool = False
         if method in IDEMPOTENT and not hasattr(body, "read"):
-            retries = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
+            retries = RETRY_DROPPED_CONNECTION
         try:
             return self.pool.urlopen(
                 method,
