@@ -26,7 +26,7 @@ from gateway.edge import edge_verifier, install_edge
 from gateway.fastpath import FastPath
 from gateway.federation import ProvinceRegistry, dossier_unit, handover_url
 from gateway.limits import build_limiter, register_limited_routes
-from gateway.metrics import REQUESTS, SECONDS
+from gateway.metrics import count, observe
 from gateway.openapi import OpenApiAggregate
 from gateway.proxy import (
     Upstream,
@@ -104,13 +104,13 @@ class Gateway:
         try:
             answer = upstream.request(request.method, path_and_query, headers, body)
         except Problem as problem:
-            REQUESTS.labels(label, str(problem.status)).inc()
+            count(label, problem.status)
             raise
         finally:
             if hasattr(body, "close"):
                 body.close()  # type: ignore[union-attr]
-        SECONDS.labels(label).observe(time.perf_counter() - started)
-        REQUESTS.labels(label, str(answer.status)).inc()
+        observe(label, time.perf_counter() - started)
+        count(label, answer.status)
         return stream_response(answer, request.method)
 
     def ready(self) -> dict[str, bool]:

@@ -23,8 +23,8 @@ from werkzeug.wsgi import LimitedStream
 
 from gateway.edge import SECURITY_HEADERS, needs_login, request_id_from
 from gateway.limits import LIMITED_ROUTES
-from gateway.metrics import REQUESTS, SECONDS
-from gateway.proxy import HOP_BY_HOP, response_headers, small_length
+from gateway.metrics import count, observe
+from gateway.proxy import HOP_BY_HOP, forwarded_for, response_headers, small_length
 from services.core.problems import Problem, Unauthorized, from_problem
 
 if TYPE_CHECKING:
@@ -106,9 +106,8 @@ class FastPath:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         if environ.get("CONTENT_LENGTH"):
             headers["Content-Length"] = environ["CONTENT_LENGTH"]
-        client = environ.get("REMOTE_ADDR", "")
         prior = environ.get("HTTP_X_FORWARDED_FOR")
-        headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+        headers["X-Forwarded-For"] = forwarded_for(prior, environ)
         headers["X-Forwarded-Host"] = environ.get("HTTP_HOST", "")
         headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
         headers["X-Request-Id"] = request_id
@@ -166,10 +165,10 @@ class FastPath:
                 method, target, self._request_headers(environ, request_id), body
             )
         except Problem as problem:
-            REQUESTS.labels(label, str(problem.status)).inc()
+            count(label, problem.status)
             return self._problem(environ, start_response, problem, request_id)
-        SECONDS.labels(label).observe(time.perf_counter() - started)
-        REQUESTS.labels(label, str(answer.status)).inc()
+        observe(label, time.perf_counter() - started)
+        count(label, answer.status)
         headers = self._edge(response_headers(answer), environ, request_id)
         status = _REASONS.get(answer.status, f"{answer.status} Unknown")
         if method == "HEAD" or small_length(answer):

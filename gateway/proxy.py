@@ -9,7 +9,7 @@ Content-Length. Response bodies stream back as they arrive.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -44,6 +44,8 @@ CHUNK = 64 * 1024
 SMALL_BODY = 256 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Retry objects are immutable (increment() returns a new one): one serves every call.
+RETRY_DROPPED_CONNECTION = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
 
 
 class PayloadTooLarge(Problem):
@@ -68,14 +70,24 @@ def forwarded_request_headers(request: Request, request_id: str) -> dict[str, st
     }
     drop = HOP_BY_HOP | connection_tokens | {"host", "content-length", "x-request-id"}
     headers = {k: v for k, v in request.headers.items() if k.lower() not in drop}
-    client = request.remote_addr or ""
-    prior = request.headers.get("X-Forwarded-For", "")
-    # Only the addresses ProxyFix trusted reach remote_addr; the chain is passed on.
-    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    headers["X-Forwarded-For"] = forwarded_for(
+        request.headers.get("X-Forwarded-For"), request.environ
+    )
     headers["X-Forwarded-Host"] = request.host
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Request-ID"] = request_id
     return headers
+
+
+def forwarded_for(prior: str | None, environ: Mapping[str, Any]) -> str:
+    """The chain received plus the address of our peer, as every proxy appends it.
+
+    Behind trusted proxies ProxyFix has put the client in REMOTE_ADDR; the peer (the
+    load balancer) is then the original REMOTE_ADDR it kept aside.
+    """
+    original = environ.get("werkzeug.proxy_fix.orig") or {}
+    peer = str(original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR") or "")
+    return f"{prior}, {peer}" if prior else peer
 
 
 def response_headers(upstream: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
@@ -121,7 +133,7 @@ class Upstream:
         # for a request that can be sent again (idempotent, no streamed body).
         retries: urllib3.Retry | bool = False
         if method in IDEMPOTENT and not hasattr(body, "read"):
-            retries = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
+            retries = RETRY_DROPPED_CONNECTION
         try:
             return self.pool.urlopen(
                 method,

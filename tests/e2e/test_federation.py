@@ -64,6 +64,11 @@ def test_the_national_catalogue_is_the_union_of_the_provinces(federation: Federa
             timeout=45,
             what=f"province {code}'s procedures in the national catalogue",
         )
+    # The national API document merges the services running there (no dossier service).
+    document = requests.get(f"{national}/openapi.json", timeout=20).json()
+    assert "/api/catalog/procedures" in document["paths"]
+    assert "/api/identity/registrations" in document["paths"]
+    assert document["x-unavailable"] == ["dossiers"]
     shovels = federation.broker.shovels(federation.broker.vhost("national"))
     assert {s["name"]: s["state"] for s in shovels} == {
         "catalog-from-38": "running",

@@ -144,3 +144,38 @@ def test_health_readiness_and_metrics(echo: tuple[EchoService, str], free_port: 
     answer = not_ready.get("/readyz")
     assert answer.status_code == 503
     assert answer.json["checks"] == {"catalog": True, "dossiers": False}
+
+
+def test_limits_fall_back_to_memory_when_redis_is_unreachable(
+    echo: tuple[EchoService, str], free_port: int
+) -> None:
+    _service, url = echo
+    app = _app(
+        url,
+        TokenFactory(),
+        rate_limits={**GatewaySettings().rate_limits, "login": "1/minute"},
+        ratelimit_storage_uri=f"redis://127.0.0.1:{free_port}/0",
+    )
+    web = app.test_client()
+    assert [web.post("/api/identity/logins").status_code for _ in range(2)] == [200, 429]
+
+
+def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(
+    echo: tuple[EchoService, str],
+) -> None:
+    service, url = echo
+    app = _app(
+        url,
+        TokenFactory(),
+        rate_limits={**GatewaySettings().rate_limits, "login": "1/minute"},
+        trusted_proxies=1,
+    )
+    web = app.test_client()
+    first = {"X-Forwarded-For": "203.0.113.7"}
+    second = {"X-Forwarded-For": "203.0.113.8"}
+    assert web.post("/api/identity/logins", headers=first).status_code == 200
+    assert web.post("/api/identity/logins", headers=first).status_code == 429
+    assert web.post("/api/identity/logins", headers=second).status_code == 200
+    web.get("/api/catalog/procedures", headers=first)
+    # The chain goes on with the peer (the proxy) appended, as every proxy does.
+    assert service.calls[-1]["headers"]["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
