@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -122,3 +123,15 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_runs_each_procfile_process_with_the_same_options() -> None:
+    """Only the bind address differs (every interface in a container)."""
+    services = compose()["services"]
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        name, _, command = line.partition(":")
+        resolved = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", command)
+        expected = shlex.split(resolved.replace("127.0.0.1:", "0.0.0.0:"))
+        actual = services[name]["command"]
+        missing = [token for token in expected if token not in actual]
+        assert missing == [], f"{name}: {missing}"

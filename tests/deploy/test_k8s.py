@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -241,3 +243,17 @@ def test_the_province_code_is_one_parameter_and_its_events_are_shovelled(tmp_pat
     (gateway,) = containers(of_kind(tuple(objects), "Deployment")["gateway"])
     upstream = {e["name"]: e.get("value") for e in gateway["env"]}["GATEWAY_IDENTITY_URL"]
     assert upstream.startswith("https://")  # the national portal
+
+
+def test_deployments_run_each_procfile_process_with_the_same_options() -> None:
+    deployments = of_kind(rendered("national"), "Deployment")
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        name, _, command = line.partition(":")
+        if name not in deployments:  # the carrier stand-in: a real registry in production
+            assert name == "carrier"
+            continue
+        resolved = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", command)
+        expected = shlex.split(resolved.replace("127.0.0.1:", "0.0.0.0:"))
+        (container,) = containers(deployments[name])
+        missing = [token for token in expected if token not in container["command"]]
+        assert missing == [], f"{name}: {missing}"
