@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.support.portal import PortalDeployment
 from tests.web.conftest import PHONE, Errors, read_otp, register_citizen
-
-pytestmark = pytest.mark.xdist_group("web")
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CITIZEN = {
