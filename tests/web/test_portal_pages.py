@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.support.portal import PortalDeployment
 from tests.web.conftest import PHONE, Errors, read_otp, register_citizen
-
-pytestmark = pytest.mark.xdist_group("web")
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CITIZEN = {
@@ -425,4 +422,28 @@ def test_login_offers_another_otp_phone_and_the_lost_phone_flow(
     # the carrier lists 0983456789 under someone else: refused, said at the code
     expect(page.locator("#lost-phone [data-field=code] .error")).to_be_visible()
     shoot(page, screenshots, "lost-phone-mismatch")
+
+    # Quên mật khẩu: OTP to the account's phone, a new password, then it logs in
+    page.goto(f"{base}/#/")
+    page.get_by_role("navigation").get_by_role("link", name="Đăng nhập").click()
+    page.locator("main").get_by_role("link", name="Quên mật khẩu").click()
+    page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
+    page.get_by_role("button", name="Tiếp tục").click()
+    expect(page.get_by_role("heading", name="Nhập mã OTP")).to_be_visible()
+    seen = {code}
+    page.get_by_label("Mã OTP").fill(read_otp(context, base, person["phone"], seen))
+    page.get_by_role("button", name="Xác nhận").click()
+    page.get_by_label(PASSWORD).fill("Hang#2026moi")
+    page.get_by_label("Nhập lại mật khẩu").fill("Hang#2026khac")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    expect(field(page, "password_confirmation").locator(".error")).to_be_visible()
+    page.get_by_label("Nhập lại mật khẩu").fill("Hang#2026moi")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    expect(page.get_by_text("Đã đặt lại mật khẩu.")).to_be_visible()
+    shoot(page, screenshots, "password-reset")
+    page.locator("main").get_by_role("link", name="Đăng nhập").click()
+    page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
+    page.get_by_label(PASSWORD).fill("Hang#2026moi")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", name="Xác thực OTP")).to_be_visible()
     assert errors.items == []

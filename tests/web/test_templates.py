@@ -5,15 +5,9 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from gateway import formtemplates
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-
-# With the browser tests on one worker, so their module's portal is not torn down
-# and started again around this test.
-pytestmark = pytest.mark.xdist_group("web")
 
 
 def test_every_linked_template_is_a_word_file_the_gateway_serves(tmp_path: Path) -> None:

@@ -184,13 +184,29 @@ export function duration(seconds) {
   return rest ? `${m} phút ${rest} giây` : `${m} phút`;
 }
 
+// Dates are shown in Vietnam's time, whatever the device's zone (due dates end at
+// the close of an office day there).
+const VN_TIME = new Intl.DateTimeFormat("vi-VN", {
+  timeZone: "Asia/Ho_Chi_Minh",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
 export function formatDate(value, withTime = true) {
   if (!value) return "";
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return value;
-  const pad = (n) => String(n).padStart(2, "0");
-  const date = `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()}`;
-  return withTime ? `${pad(d.getHours())}:${pad(d.getMinutes())} ${date}` : date;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const [y, m, d] = value.split("-");
+    return `${d}/${m}/${y}`;
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  const part = Object.fromEntries(VN_TIME.formatToParts(date).map((p) => [p.type, p.value]));
+  const day = `${part.day}/${part.month}/${part.year}`;
+  return withTime ? `${part.hour}:${part.minute} ${day}` : day;
 }
 
 export function money(amount) {

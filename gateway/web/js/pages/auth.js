@@ -95,6 +95,7 @@ function passwordStep({ heading, button, onSubmit }) {
     h("p", {}, "Quy tắc đặt mật khẩu: sử dụng 8 ký tự trở lên bao gồm chữ thường, chữ in hoa, số và ký tự đặc biệt."),
     field({ label: "Mật khẩu", name: "password", type: "password", required: true, attrs: { autocomplete: "new-password" } }),
     rules,
+    h("p", { class: "hint" }, "Mật khẩu không được chứa số CMT/CCCD, số điện thoại và không quá phổ biến."),
     field({ label: "Nhập lại mật khẩu", name: "password_confirmation", type: "password", required: true, attrs: { autocomplete: "new-password" } }),
     h("button", { type: "submit" }, button),
   );

@@ -42,7 +42,8 @@ function declaration(form, schema) {
         rows.push(h("tr", {}, h("th", { colspan: 2, scope: "rowgroup" }, [...titles, title].join(" › "))));
         walk(value, sub, [...titles, title]);
       } else {
-        const shown = value === "male" ? "Nam" : value === "female" ? "Nữ" : String(value);
+        let shown = value === "male" ? "Nam" : value === "female" ? "Nữ" : String(value);
+        if (/^\d{4}-\d{2}-\d{2}$/.test(shown)) shown = formatDate(shown, false);
         rows.push(h("tr", {}, h("th", { scope: "row" }, title), h("td", {}, shown)));
       }
     }
