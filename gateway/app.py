@@ -86,7 +86,7 @@ class Gateway:
         self.upstreams = {name: pool(url) for name, url in settings.upstreams.items()}
         self.registry = (
             ProvinceRegistry.load(settings.provinces_file)
-            if settings.provinces_file.exists()
+            if settings.provinces_file is not None
             else ProvinceRegistry(())
         )
         self.province_gateways = {p.code: pool(p.base_url) for p in self.registry.provinces}
@@ -256,10 +256,14 @@ def create_app(
 
 
 def national_lookup(gateway: Gateway) -> Response:
-    """A dossier code of a provincial agency is answered by that province's gateway."""
+    """A dossier code of a provincial agency is answered by that province's gateway.
+
+    A national gateway without a registry is a standalone portal (`make run`): it holds
+    every province's dossiers itself, so its own dossier service answers.
+    """
     code = request.args.get("code", "")
     unit = dossier_unit(code)
-    if unit is None or not unit.startswith("H"):
+    if unit is None or not unit.startswith("H") or not gateway.registry.provinces:
         return gateway.forward(gateway.upstreams["dossiers"], "dossiers", _path_and_query())
     province = gateway.registry.by_agency_unit(unit)
     if province is None:

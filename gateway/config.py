@@ -23,7 +23,10 @@ DEFAULT_UPSTREAMS = {
     "dossiers": "http://127.0.0.1:8003",
     "notify": "http://127.0.0.1:8004",
 }
-DEFAULT_PROVINCES_FILE = PROJECT_ROOT / "deploy" / "federation" / "provinces.yaml"
+# An example registry of provincial portals (the local ports of provincial test
+# deployments). A gateway reads a registry only when GATEWAY_PROVINCES_FILE names one:
+# without it the portal is standalone and serves every province's procedures itself.
+EXAMPLE_PROVINCES_FILE = PROJECT_ROOT / "deploy" / "federation" / "provinces.yaml"
 # The sensitive public calls and their default limits (flask-limiter notation).
 DEFAULT_RATE_LIMITS = {
     "registration": "10/minute;50/hour",
@@ -58,7 +61,7 @@ class GatewaySettings:
     trusted_proxies: int = 0
     role: str = "national"
     province: str = ""
-    provinces_file: Path = DEFAULT_PROVINCES_FILE
+    provinces_file: Path | None = None
     # Edge verification of bearer tokens; empty jwks_url: the identity upstream's JWKS.
     jwks_url: str = ""
     token_issuer: str = "http://127.0.0.1:8000/api/identity"
@@ -101,7 +104,9 @@ class GatewaySettings:
             trusted_proxies=env_int(env, "GATEWAY_TRUSTED_PROXIES", d.trusted_proxies),
             role=role,
             province=province,
-            provinces_file=Path(env.get("GATEWAY_PROVINCES_FILE") or d.provinces_file),
+            provinces_file=Path(env["GATEWAY_PROVINCES_FILE"])
+            if env.get("GATEWAY_PROVINCES_FILE")
+            else d.provinces_file,
             jwks_url=env.get("GATEWAY_JWKS_URL") or env.get("IDENTITY_JWKS_URL") or "",
             token_issuer=env.get("TOKEN_ISSUER") or d.token_issuer,
             token_audience=env.get("TOKEN_AUDIENCE") or d.token_audience,

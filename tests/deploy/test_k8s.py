@@ -93,7 +93,19 @@ def test_every_manifest_file_is_valid_yaml() -> None:
     """Runs without kubectl too: nothing in deploy/k8s is unreadable."""
     files = sorted(K8S.rglob("*.yaml"))
     assert len(files) >= 8
+    # Data files a kustomization puts into a ConfigMap are not manifests.
+    data_files = {
+        kustomization.parent / name
+        for kustomization in K8S.rglob("kustomization.yaml")
+        for generator in yaml.safe_load(kustomization.read_text(encoding="utf-8")).get(
+            "configMapGenerator", []
+        )
+        for name in generator.get("files", [])
+    }
     for path in files:
+        if path in data_files:
+            assert yaml.safe_load(path.read_text(encoding="utf-8")), path
+            continue
         docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
         assert docs, path
         for doc in docs:
@@ -257,3 +269,21 @@ def test_deployments_run_each_procfile_process_with_the_same_options() -> None:
         (container,) = containers(deployments[name])
         missing = [token for token in expected if token not in container["command"]]
         assert missing == [], f"{name}: {missing}"
+
+
+def test_the_national_gateway_reads_its_province_registry_from_a_config_map() -> None:
+    objects = rendered("national")
+    config_maps = of_kind(objects, "ConfigMap")
+    config = next(c for name, c in config_maps.items() if name.startswith("portal-config"))
+    path = Path(config["data"]["GATEWAY_PROVINCES_FILE"])
+    gateway = of_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    mount = next(
+        m for m in gateway["containers"][0]["volumeMounts"] if m["mountPath"] == str(path.parent)
+    )
+    volume = next(v for v in gateway["volumes"] if v["name"] == mount["name"])
+    registry = config_maps[volume["configMap"]["name"]]
+    codes = [p["code"] for p in yaml.safe_load(registry["data"][path.name])["provinces"]]
+    assert codes == ["38", "42"]
+    # A provincial gateway is no registry's holder.
+    province = of_kind(rendered("province"), "ConfigMap")
+    assert not any("GATEWAY_PROVINCES_FILE" in c.get("data", {}) for c in province.values())

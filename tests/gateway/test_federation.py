@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from gateway.app import create_app
-from gateway.config import DEFAULT_PROVINCES_FILE, GatewaySettings
+from gateway.config import EXAMPLE_PROVINCES_FILE, GatewaySettings
 from gateway.federation import ProvinceRegistry, dossier_unit, handover_url
 from tests.gateway.conftest import EchoService, serve
 from tests.support.tokens import TokenFactory
@@ -32,7 +32,7 @@ def national(local: str, registry: Path) -> Flask:
 
 
 def test_the_deployed_registry_names_both_demo_provinces() -> None:
-    registry = ProvinceRegistry.load(DEFAULT_PROVINCES_FILE)
+    registry = ProvinceRegistry.load(EXAMPLE_PROVINCES_FILE)
     assert [(p.code, p.name, p.agency_unit) for p in registry.provinces] == [
         ("38", "Thanh Hóa", "H56"),
         ("42", "Hà Tĩnh", "H27"),
@@ -99,3 +99,21 @@ def test_lookup_by_code_is_answered_by_the_owning_province(
     finally:
         for served in servers:
             served.server.shutdown()
+
+
+def test_without_a_registry_the_portal_stands_alone() -> None:
+    local = EchoService()
+    served = serve(local)
+    try:
+        names = ("identity", "catalog", "dossiers", "notify")
+        settings = GatewaySettings.from_env({f"GATEWAY_{n.upper()}_URL": served.url for n in names})
+        assert settings.provinces_file is None
+        client = create_app(settings, verifier=TokenFactory().verifier()).test_client()
+        assert client.get("/api/provinces").json == {"items": [], "total": 0}
+        assert client.get("/go/38/").status_code == 404
+        # A provincial dossier code is looked up in the portal's own dossier service.
+        answer = client.get("/api/dossiers/lookup?code=000.00.31.H56-261130-0001")
+        assert answer.status_code == 200
+        assert len(local.calls) == 1
+    finally:
+        served.server.shutdown()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pika
 
+from gateway.config import DEFAULT_RATE_LIMITS
 from services.core.bus.names import Names
 from services.core.bus.topology import connection_parameters, delete_namespace
 from services.core.config import BusSettings
@@ -112,6 +113,10 @@ class PortalDeployment:
                 service, f"sqlite:///{self.base_dir / (service + '.db')}"
             )
             env[f"GATEWAY_{GATEWAY_PREFIX[service].upper()}_URL"] = self.service_url(service)
+        # A test deployment is one client IP doing the work of many citizens: the gateway's
+        # per-IP limits are lifted unless a test sets its own (tests/gateway tests them).
+        for name in DEFAULT_RATE_LIMITS:
+            env[f"GATEWAY_RATE_LIMIT_{name.upper()}"] = "100000/minute"
         env.update(self.env)
         return env
 
