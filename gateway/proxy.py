@@ -45,7 +45,18 @@ SMALL_BODY = 256 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Retry objects are immutable (increment() returns a new one): one serves every call.
-RETRY_DROPPED_CONNECTION = urllib3.Retry(total=1, connect=0, read=0, other=1, status=0, redirect=0)
+# A service's answer is never retried: a 503 or 429 with Retry-After is the client's to
+# see (urllib3 would otherwise count it as a retry and give up with a 502).
+RETRY_DROPPED_CONNECTION = urllib3.Retry(
+    total=1,
+    connect=0,
+    read=0,
+    other=1,
+    status=0,
+    redirect=0,
+    respect_retry_after_header=False,
+    raise_on_status=False,
+)
 
 
 class PayloadTooLarge(Problem):

@@ -49,6 +49,15 @@ class EchoService:
 
             response = Response(chunks(), mimetype="application/octet-stream")
             return response(environ, start_response)
+        if request.path.endswith("/busy"):
+            status = int(request.args.get("status", "503"))
+            busy = Response(
+                json.dumps({"status": status, "code": "busy"}),
+                status=status,
+                mimetype="application/problem+json",
+                headers={"Retry-After": "2"},
+            )
+            return busy(environ, start_response)
         if request.path.endswith("/openapi.json") and self.openapi is not None:
             return Response(json.dumps(self.openapi), mimetype="application/json")(
                 environ, start_response

@@ -90,6 +90,20 @@ def test_response_body_streams_back(
         assert sum(len(chunk) for chunk in answer.iter_content(65536)) == size
 
 
+def test_a_service_answer_with_retry_after_reaches_the_client_as_it_is(
+    echo: tuple[EchoService, str], serve_gateway: Callable[[Flask], str]
+) -> None:
+    """A 503 or 429 with Retry-After is the service's answer, not a failure to reach it."""
+    service, url = echo
+    base = serve_gateway(gateway(url))
+    for status in (503, 429):
+        answer = requests.get(f"{base}/api/catalog/busy", params={"status": status}, timeout=10)
+        assert answer.status_code == status
+        assert answer.json()["code"] == "busy"
+        assert answer.headers["Retry-After"] == "2"
+    assert len([c for c in service.calls if c["path"].endswith("/busy")]) == 2
+
+
 def test_body_over_the_limit_is_413_before_the_service(
     echo: tuple[EchoService, str], serve_gateway: Callable[[Flask], str]
 ) -> None:
