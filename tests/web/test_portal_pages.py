@@ -447,3 +447,26 @@ def test_login_offers_another_otp_phone_and_the_lost_phone_flow(
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", name="Xác thực OTP")).to_be_visible()
     assert errors.items == []
+
+
+def test_a_page_still_loading_does_not_replace_the_page_navigated_to_after_it(
+    portal: PortalDeployment, context: BrowserContext
+) -> None:
+    """The home page waits for its life events; a click on "Đăng nhập" meanwhile wins."""
+    base = portal.gateway_url
+    page = context.new_page()
+    held: list[Route] = []
+    page.route("**/api/catalog/life-events*", lambda route: held.append(route))
+    page.goto(f"{base}/#/")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the home page did not ask for its life events"
+    page.get_by_role("navigation").get_by_role("link", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    expect(page.locator("main").get_by_role("link", name="Quên mật khẩu")).to_be_visible()

@@ -66,8 +66,12 @@ function renderUser() {
 }
 
 let firstRender = true;
+// Each navigation's number: a page that finishes loading after a newer navigation
+// started is dropped instead of replacing the newer page.
+let navigation = 0;
 
 async function route() {
+  const current = ++navigation;
   const main = document.getElementById("main");
   const { path, params } = parseHash();
   for (const a of document.querySelectorAll(".nav a")) {
@@ -99,6 +103,7 @@ async function route() {
     } catch (error) {
       view.replaceChildren(h("h1", {}, title), notice(error.message || "Đã có lỗi xảy ra.", "error"));
     }
+    if (current !== navigation) return;
     main.replaceChildren(view);
     // After a navigation, move focus to the new content (not on the first load:
     // Tab must then reach the skip link first).
