@@ -39,10 +39,26 @@ GATEWAY_PREFIX["notify"] = "notify"
 START_TIMEOUT = 90.0
 
 
+# Deployments take their ports some seconds before their processes bind them. A port
+# the OS hands out (bind to 0) comes from the ephemeral range, where another test's
+# deployment or any client socket may take it meanwhile; so each xdist worker counts
+# through a range of its own below that range (Linux: 32768 and up) instead.
+PORTS_PER_WORKER = 3000
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_FIRST_PORT = 20000 + PORTS_PER_WORKER * ((int(_WORKER) if _WORKER.isdigit() else 0) % 4)
+_next_ports = iter(range(_FIRST_PORT, _FIRST_PORT + PORTS_PER_WORKER))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no other deployment of this test run will be given."""
+    for port in _next_ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port left")
 
 
 def _answers(url: str, *, ready: bool = False) -> bool:
