@@ -470,3 +470,42 @@ def test_a_page_still_loading_does_not_replace_the_page_navigated_to_after_it(
     page.wait_for_timeout(500)
     expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
     expect(page.locator("main").get_by_role("link", name="Quên mật khẩu")).to_be_visible()
+
+
+def test_a_logged_in_citizen_handed_over_to_a_province_does_not_log_in_again(
+    portal: PortalDeployment, context: BrowserContext
+) -> None:
+    """The province's portal is another origin (here: localhost instead of 127.0.0.1)."""
+    base = portal.gateway_url
+    province = base.replace("127.0.0.1", "localhost")
+    person = {
+        "citizen_id": "038092009012",
+        "full_name": "Ngô Minh Tuấn",
+        "date_of_birth": "1992-08-18",
+        "gender": "male",
+        "phone": "0357890123",
+    }
+    register_citizen(base, person, "Tuan#2026demo")
+    page = context.new_page()
+    page.goto(f"{base}/#/dang-nhap")
+    login(page, context, base, person["citizen_id"], "Tuan#2026demo", person["phone"])
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    page.route(
+        "**/api/provinces",
+        lambda route: route.fulfill(
+            json={"items": [{"code": "38", "name": "Thanh Hóa", "base_url": province}]}
+        ),
+    )
+    # This portal has no registry, so its /go/ stands in for a national one's.
+    page.route(
+        f"{base}/go/38/",
+        lambda route: route.fulfill(status=302, headers={"Location": f"{province}/"}),
+    )
+    page.goto(f"{base}/#/thu-tuc/1.001193?tinh=38")
+    page.get_by_role("link", name=f"Nộp hồ sơ tại {AGENCY}").click()
+    page.wait_for_url(re.compile(rf"^{re.escape(province)}/#/nop-ho-so/1\.001193\?"))
+    # Logged in on the province's portal, the token already out of the address.
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    assert "phien=" not in page.url
+    expect(page.get_by_role("heading", name="Đăng nhập")).to_have_count(0)
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('portal.session')).claims.sub")

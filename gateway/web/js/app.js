@@ -1,5 +1,5 @@
 // The single-page portal: hash routes (#/...) to page modules, the header's user menu.
-import { api, hasRole, logout, session } from "./api.js";
+import { api, hasRole, logout, saveTokens, session } from "./api.js";
 import { h, notice } from "./dom.js";
 import * as catalog from "./pages/catalog.js";
 import * as auth from "./pages/auth.js";
@@ -70,9 +70,26 @@ let firstRender = true;
 // started is dropped instead of replacing the newer page.
 let navigation = 0;
 
+/** A session handed over by the national portal (catalog.js handOver), kept out of the address. */
+function takeHandedOverSession() {
+  const { path, params } = parseHash();
+  const token = params.get("phien");
+  if (!token) return false;
+  params.delete("phien");
+  const rest = params.toString();
+  history.replaceState(null, "", `${location.pathname}${location.search}#${path}${rest ? `?${rest}` : ""}`);
+  try {
+    saveTokens({ access_token: token });
+  } catch {
+    // not a token: nothing to keep
+  }
+  return true;
+}
+
 async function route() {
   const current = ++navigation;
   const main = document.getElementById("main");
+  takeHandedOverSession();
   const { path, params } = parseHash();
   for (const a of document.querySelectorAll(".nav a")) {
     if (a.getAttribute("href") === `#${path}`) a.setAttribute("aria-current", "page");

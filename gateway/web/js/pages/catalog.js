@@ -1,5 +1,5 @@
 // Home, search results with filters, and a procedure's page with "Nộp hồ sơ".
-import { api, ApiError } from "../api.js";
+import { api, ApiError, session } from "../api.js";
 import { add, describe, field, h, money, notice } from "../dom.js";
 import { DELIVERY, LEVEL, PROVINCE, SERVICE_LEVEL } from "../labels.js";
 
@@ -128,6 +128,19 @@ export function provinces() {
   return provincesPromise;
 }
 
+/**
+ * Going to a province's portal while logged in: the access token travels in the URL's
+ * fragment, which browsers never send to a server, and the province's page takes it
+ * out of the address at once (app.js). The province's services trust the national
+ * identity's keys, so the citizen does not log in again.
+ */
+function handOver(event) {
+  const s = session();
+  if (!s) return;
+  event.preventDefault();
+  location.assign(`${event.currentTarget.getAttribute("href")}&phien=${encodeURIComponent(s.access_token)}`);
+}
+
 /** Where "Nộp hồ sơ" goes: this portal, or the province's portal through /go/. */
 export async function filingLink(procedure, agency) {
   const target = `#/nop-ho-so/${encodeURIComponent(procedure.code)}?tinh=${procedure.province || ""}&co-quan=${encodeURIComponent(agency.code)}`;
@@ -166,7 +179,7 @@ export async function procedure(view, { args: [code], params }) {
         h(
           "td",
           {},
-          h("a", { class: "button", href: link.href, "aria-label": `Nộp hồ sơ tại ${a.name}` }, "Nộp hồ sơ"),
+          h("a", { class: "button", href: link.href, "aria-label": `Nộp hồ sơ tại ${a.name}`, onclick: link.away ? handOver : null }, "Nộp hồ sơ"),
           link.away ? h("p", { class: "hint" }, `Chuyển sang Cổng DVC tỉnh ${link.away}`) : null,
         ),
       );
