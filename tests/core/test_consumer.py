@@ -309,3 +309,30 @@ def test_consumer_queue_is_a_quorum_queue_with_dead_lettering(
         channel.queue_declare(names.events_queue("test"), durable=True, arguments=args)
         channel.queue_declare(names.commands_queue("test"), durable=True, arguments=args)
     _ = uuid
+
+
+def test_a_replay_takes_each_dead_letter_once_even_if_it_fails_again_at_once(
+    bus_settings: BusSettings, names: Names, amqp_channel: BlockingChannel
+) -> None:
+    """A replayed letter that is dead-lettered again before the replay ends stays put."""
+    dlq = names.dead_letter_queue("test")
+    amqp_channel.queue_declare(dlq, durable=True)
+    try:
+        for n in range(2):
+            amqp_channel.basic_publish(
+                "",
+                dlq,
+                json.dumps({"n": n}).encode(),
+                pika.BasicProperties(
+                    message_id=f"letter-{n}",
+                    delivery_mode=2,
+                    # The letter's own queue is the DLQ: every replay lands back in it at once,
+                    # as a message whose handler still fails does.
+                    headers={"x-portal-queue": dlq},
+                ),
+            )
+        replayed = replay_dead_letters(bus_settings, "test", limit=50)
+        assert replayed == ["letter-0", "letter-1"]
+        assert amqp_channel.queue_declare(dlq, passive=True).method.message_count == 2
+    finally:
+        amqp_channel.queue_delete(dlq)
