@@ -131,16 +131,22 @@ def form_errors(schema: dict[str, Any] | None, form: Any) -> dict[str, list[str]
     except SchemaError:
         return {}
     errors: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        messages = errors.setdefault(key, [])
+        if message not in messages:
+            messages.append(message)
+
     for error in found:
         path = ".".join(str(p) for p in error.absolute_path)
+        # jsonschema reports one "required" error per missing property, each carrying
+        # the whole list: every missing name is added once.
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:
                 if name not in error.instance:
-                    key = ".".join(filter(None, ["form", path, str(name)]))
-                    errors.setdefault(key, []).append("Thông tin bắt buộc.")
+                    add(".".join(filter(None, ["form", path, str(name)])), "Thông tin bắt buộc.")
             continue
-        key = ".".join(filter(None, ["form", path]))
-        errors.setdefault(key, []).append(f"Giá trị không hợp lệ ({error.message}).")
+        add(".".join(filter(None, ["form", path])), f"Giá trị không hợp lệ ({error.message}).")
     return errors
 
 

@@ -73,6 +73,11 @@ def test_fill_validates_form_phone_and_delivery(portal: Portal) -> None:
     r = c.patch(url, json={"form": {"child_name": "", "weight_grams": 10}}, headers=portal.citizen)
     assert r.status_code == 422
     assert set(r.json["errors"]) == {"form.child_name", "form.date_of_birth", "form.weight_grams"}
+    # Several required fields missing at once: each is said once, not once per missing field.
+    r = c.patch(url, json={"form": {}}, headers=portal.citizen)
+    missing = {k: v for k, v in r.json["errors"].items() if "Thông tin bắt buộc." in v}
+    assert {"form.child_name", "form.date_of_birth"} <= set(missing)
+    assert all(v == ["Thông tin bắt buộc."] for v in missing.values()), missing
     r = c.patch(url, json={"applicant": {"full_name": "A", "phone": "123"}}, headers=portal.citizen)
     assert r.status_code == 422 and "applicant" in r.json["errors"]
     r = c.patch(url, json={"delivery": {"method": "post"}}, headers=portal.citizen)
