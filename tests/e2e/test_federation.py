@@ -17,15 +17,15 @@ import pytest
 import requests
 
 from tests.support.federation import Federation, running_federation
+from tests.support.journey import PortalClient, Subscriber
 
 T = TypeVar("T")
-CITIZEN = {
-    "citizen_id": "038085001234",
-    "full_name": "Nguyễn Văn An",
-    "date_of_birth": "1985-03-12",
-    "gender": "male",
-    "phone": "0912345678",
-}
+CITIZEN = Subscriber(
+    phone="0912345678",
+    citizen_id="038085001234",
+    full_name="Nguyễn Văn An",
+    date_of_birth="1985-03-12",
+)
 PASSWORD = "Khai-Sinh-2026-an!"
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n"
 
@@ -76,45 +76,11 @@ def test_the_national_catalogue_is_the_union_of_the_provinces(federation: Federa
     }
 
 
-def sms_codes(api: str) -> list[str]:
-    outbox = requests.get(f"{api}/notify/dev/outbox", params={"to": CITIZEN["phone"]}, timeout=5)
-    bodies = [m["body"] for m in outbox.json()["items"] if m["channel"] == "sms"]
-    return [found.group(1) for body in bodies if (found := re.search(r"\b(\d{6})\b", body))]
-
-
-def next_otp(api: str, seen: int) -> str:
-    codes = eventually(lambda: (c := sms_codes(api)) and len(c) > seen and c, what="an OTP SMS")
-    return codes[0]  # newest first
-
-
-def national_login(api: str) -> str:
+def national_login(gateway_url: str) -> str:
     """Register with the carrier-verified phone, then log in with password and OTP."""
-    registration = requests.post(f"{api}/identity/registrations", json=CITIZEN, timeout=10)
-    assert registration.status_code == 201, registration.text
-    flow = registration.json()["id"]
-    code = next_otp(api, 0)
-    verified = requests.post(
-        f"{api}/identity/registrations/{flow}/otp/verify", json={"code": code}, timeout=10
-    )
-    assert verified.status_code == 200, verified.text
-    complete = requests.post(
-        f"{api}/identity/registrations/{flow}/complete",
-        json={"password": PASSWORD, "password_confirmation": PASSWORD},
-        timeout=20,
-    )
-    assert complete.status_code == 201, complete.text
-    login = requests.post(
-        f"{api}/identity/logins",
-        json={"username": CITIZEN["citizen_id"], "password": PASSWORD},
-        timeout=20,
-    )
-    assert login.status_code == 201, login.text
-    code = next_otp(api, 1)
-    tokens = requests.post(
-        f"{api}/identity/logins/{login.json()['id']}/otp/verify", json={"code": code}, timeout=10
-    )
-    assert tokens.status_code == 200, tokens.text
-    return str(tokens.json()["access_token"])
+    client = PortalClient(gateway_url)
+    client.register(CITIZEN, PASSWORD)
+    return str(client.login(CITIZEN.citizen_id, CITIZEN.phone, PASSWORD)["access_token"])
 
 
 def sample(schema: dict[str, Any]) -> Any:
@@ -141,7 +107,7 @@ def sample(schema: dict[str, Any]) -> Any:
 
 def test_a_citizen_logged_in_nationally_files_in_thanh_hoa(federation: Federation) -> None:
     national = f"{federation.national.gateway_url}/api"
-    token = national_login(national)
+    token = national_login(federation.national.gateway_url)
     bearer = {"Authorization": f"Bearer {token}"}
 
     found = eventually(
@@ -188,9 +154,9 @@ def test_a_citizen_logged_in_nationally_files_in_thanh_hoa(federation: Federatio
         f"{api}/dossiers/{dossier}",
         json={
             "applicant": {
-                "full_name": CITIZEN["full_name"],
-                "phone": CITIZEN["phone"],
-                "citizen_id": CITIZEN["citizen_id"],
+                "full_name": CITIZEN.full_name,
+                "phone": CITIZEN.phone,
+                "citizen_id": CITIZEN.citizen_id,
             },
             "owner_same_as_applicant": True,
             "form": sample(detail["form"]),

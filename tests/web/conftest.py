@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import IN_CI
+from tests.support.journey import PortalClient, Subscriber
 from tests.support.portal import ROOT, PortalDeployment, running_portal
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -88,34 +88,12 @@ def read_otp(context: BrowserContext, base: str, phone: str, seen: set[str]) -> 
         page.close()
 
 
-def api_otp(base: str, phone: str, seen: set[str]) -> str:
-    """The newest OTP sent to `phone`, from the dev outbox API, not one in `seen`."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        outbox = requests.get(f"{base}/api/notify/dev/outbox", params={"to": phone}, timeout=5)
-        for message in outbox.json()["items"]:
-            found = re.search(r"\b(\d{6})\b", message["body"])
-            if message["channel"] == "sms" and found and found.group(1) not in seen:
-                seen.add(found.group(1))
-                return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no new OTP for {phone}")
-
-
 def register_citizen(base: str, person: dict[str, str], password: str) -> None:
     """An account made through the API (for tests about what comes after registering)."""
-    api = f"{base}/api/identity"
-    started = requests.post(f"{api}/registrations", json=person, timeout=10)
-    assert started.status_code == 201, started.text
-    flow = started.json()["id"]
-    code = api_otp(base, person["phone"], set())
-    verified = requests.post(
-        f"{api}/registrations/{flow}/otp/verify", json={"code": code}, timeout=10
+    subscriber = Subscriber(
+        phone=person["phone"],
+        citizen_id=person["citizen_id"],
+        full_name=person["full_name"],
+        date_of_birth=person["date_of_birth"],
     )
-    assert verified.status_code == 200, verified.text
-    done = requests.post(
-        f"{api}/registrations/{flow}/complete",
-        json={"password": password, "password_confirmation": password},
-        timeout=10,
-    )
-    assert done.status_code == 201, done.text
+    PortalClient(base).register(subscriber, password)
