@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,22 +22,14 @@ from services.dossier.app import MIGRATIONS, build_context, create_app
 from services.dossier.catalog import apply_procedure
 from services.dossier.config import DossierSettings
 from services.dossier.filing import DossierContext
+from tests.support.journey import PDF
 from tests.support.tokens import TokenFactory
 
 AGENCY = "000.00.15.H56"
 OTHER_AGENCY = "000.00.16.H56"
 PROCEDURE = "1.001193"
 
-PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def docx_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<document/>")
-    return buffer.getvalue()
 
 
 def make_procedure(**changes: Any) -> dict[str, Any]:

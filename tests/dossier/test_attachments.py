@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.dossier.config import DossierSettings
-from tests.dossier.conftest import PNG, Portal, docx_bytes
+from tests.dossier.conftest import PNG, Portal
+from tests.support.journey import docx_bytes
 
 
 def stored_blobs(settings: DossierSettings) -> list[Path]:

@@ -10,8 +10,6 @@ gateway's registry lists the provinces' gateways.
 
 from __future__ import annotations
 
-import random
-import socket
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,33 +21,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from deploy.federation.shovels import apply, national_definitions, province_definitions
-from tests.support.portal import SERVICES, PortalDeployment
+from tests.support.portal import PortalDeployment
 
 PROVINCE_NAMES = {"38": ("Thanh Hóa", "H56"), "42": ("Hà Tĩnh", "H27")}
 MANAGEMENT_PORT = 15672
 # A shared, busy machine starts some twenty processes slowly.
 START_TIMEOUT = 180.0
-
-
-PROCESS_NAMES = (*SERVICES, "gateway", "carrier", *(f"{s}-worker" for s in SERVICES))
-
-
-def quiet_port() -> int:
-    """A free port below the ephemeral range, so no outgoing connection takes it
-    between now and when a process of a deployment started later binds it."""
-    while True:
-        port = random.randint(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
-
-def assign_ports(deployment: PortalDeployment) -> None:
-    for name in PROCESS_NAMES:
-        deployment.ports.setdefault(name, quiet_port())
 
 
 @dataclass
@@ -147,7 +124,7 @@ def running_federation(
         services=("identity", "notify", "catalog"),
         start_timeout=START_TIMEOUT,
     )
-    assign_ports(national)  # the provinces need its identity's port now
+    national.assign_ports()  # the provinces need its identity's port now
     national_issuer = f"{national.gateway_url}/api/identity"
     national_jwks = f"{national.service_url('identity')}/api/identity/.well-known/jwks.json"
     members: dict[str, PortalDeployment] = {}
@@ -164,7 +141,7 @@ def running_federation(
             demo_services=("catalog",),
             start_timeout=START_TIMEOUT,
         )
-        assign_ports(member)
+        member.assign_ports()
         members[code] = member
         apply(broker.management_url, province_definitions(vhosts[code]), broker.auth)
     lines = ["provinces:"]

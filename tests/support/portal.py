@@ -100,10 +100,14 @@ class PortalDeployment:
     def service_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def environment(self) -> dict[str, str]:
-        """The environment every process of this deployment shares."""
+    def assign_ports(self) -> None:
+        """Give every process its port now (a federation needs some before starting)."""
         for name in (*SERVICES, "gateway", "carrier", *(f"{s}-worker" for s in SERVICES)):
             self.ports.setdefault(name, free_port())
+
+    def environment(self) -> dict[str, str]:
+        """The environment every process of this deployment shares."""
+        self.assign_ports()
         env = {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
