@@ -35,13 +35,17 @@ CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
 
 
 class Clock:
-    """Real time plus an offset the test can move forward."""
+    """Real time plus an offset the test can move forward; `freeze` stops real time."""
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.frozen: datetime | None = None
 
     def __call__(self) -> datetime:
-        return utcnow() + self.offset
+        return (self.frozen or utcnow()) + self.offset
+
+    def freeze(self) -> None:
+        self.frozen = utcnow()
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
