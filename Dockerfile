@@ -35,4 +35,4 @@ WORKDIR /app
 COPY --from=build /src/deploy/demo ./deploy/demo
 USER 10001:10001
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--keep-alive", "30", "gateway.app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gevent", "--workers", "2", "--worker-connections", "200", "--keep-alive", "30", "gateway.app:create_app()"]

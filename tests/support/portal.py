@@ -160,7 +160,7 @@ class PortalDeployment:
         if result.returncode != 0:
             raise RuntimeError(f"{service} {command} failed:\n{result.stdout}\n{result.stderr}")
 
-    def _gunicorn(self, port: int, app: str) -> list[str]:
+    def _gunicorn(self, port: int, app: str, *worker: str) -> list[str]:
         return [
             str(Path(sys.executable).with_name("gunicorn")),
             "--no-control-socket",
@@ -168,8 +168,7 @@ class PortalDeployment:
             f"127.0.0.1:{port}",
             "--workers",
             str(self.web_workers),
-            "--threads",
-            "8",
+            *(worker or ("--threads", "8")),
             app,
         ]
 
@@ -184,7 +183,14 @@ class PortalDeployment:
             self.start_web(service, env)
             self.start_worker(service, env)
         self._spawn(
-            "gateway", self._gunicorn(self.ports["gateway"], "gateway.app:create_app()"), env
+            "gateway",
+            # The gateway's worker class as the Procfile runs it.
+            self._gunicorn(
+                self.ports["gateway"],
+                "gateway.app:create_app()",
+                *("--worker-class", "gevent", "--worker-connections", "200"),
+            ),
+            env,
         )
         self.wait_ready(self.start_timeout)
         if self.load_demo:
