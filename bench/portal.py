@@ -53,6 +53,8 @@ ENV = {
     "IDENTITY_OTP_SENDS_PER_PHONE_PER_HOUR": "100000000",
     "IDENTITY_OTP_RESEND_COOLDOWN_SECONDS": "0",
     "LOG_LEVEL": "WARNING",
+    # As `make run` runs the web processes: below the workers (gunicorn.conf.py).
+    "WEB_NICE": os.environ.get("WEB_NICE", "10"),
 }
 
 

@@ -100,6 +100,8 @@ def environment(ports: Ports, base: Mapping[str, str]) -> dict[str, str]:
         "NOTIFY_SMS_PROVIDER": "dev-outbox",
         "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
         "NOTIFY_DEV_OUTBOX_ENDPOINT": "true",
+        # Web processes yield the CPU to the workers (gunicorn.conf.py).
+        "WEB_NICE": "10",
         "CARRIER_REGISTRY_URL": ports.url("carrier"),
         "CATALOG_URL": ports.url("catalog-web"),
         "IDENTITY_JWKS_URL": f"{ports.url('identity-web')}/api/identity/.well-known/jwks.json",
