@@ -190,26 +190,59 @@ def _address(request: SendRequest, channel: Channel) -> tuple[str | None, str | 
     return request.account_id, None
 
 
+def _counts_against_sms_cap(notification: Notification, phone: str, since: datetime) -> bool:
+    return (
+        notification.channel == Channel.SMS
+        and notification.to == phone
+        and notification.created_at > since
+        and notification.status != SKIPPED
+        and (notification.failure_reason or "") != REASON_SMS_CAP
+    )
+
+
 def sms_sent_last_hour(session: Session, phone: str, now: datetime) -> int:
-    """SMS notifications to this number in the last hour that count against the cap."""
+    """SMS notifications to this number in the last hour that count against the cap.
+
+    The stored ones are counted by the database, those added in this transaction and not
+    yet flushed (earlier commands of the same batch) here: no flush for each command.
+    """
+    since = now - timedelta(hours=1)
+    pending = sum(
+        1
+        for item in session.new
+        if isinstance(item, Notification) and _counts_against_sms_cap(item, phone, since)
+    )
     query = (
         select(func.count())
         .select_from(Notification)
         .where(
             Notification.channel == Channel.SMS,
             Notification.to == phone,
-            Notification.created_at > now - timedelta(hours=1),
+            Notification.created_at > since,
             Notification.status != SKIPPED,
             func.coalesce(Notification.failure_reason, "") != REASON_SMS_CAP,
         )
     )
-    return int(session.scalar(query) or 0)
+    with session.no_autoflush:
+        return pending + int(session.scalar(query) or 0)
 
 
 def accept_command(
     session: Session, envelope: Envelope, settings: NotifySettings, now: datetime
 ) -> list[str]:
-    """Create one notification per channel of the command; return those to send now."""
+    """Create one notification per channel of the command; the ids of those to send now."""
+    to_send = accept(session, envelope, settings, now)
+    session.flush()
+    return [notification.id for notification in to_send]
+
+
+def accept(
+    session: Session, envelope: Envelope, settings: NotifySettings, now: datetime
+) -> list[Notification]:
+    """Add one notification per channel of the command; return those to send now.
+
+    Nothing is flushed: a batch of commands is written in one flush at its commit.
+    """
     request = parse_command(envelope.data)
     rendered = {}
     for channel in request.channels:
@@ -217,7 +250,7 @@ def accept_command(
             rendered[channel] = render(request.template, channel, request.personalisation)
         except TemplateError as exc:
             raise CommandError(str(exc)) from exc
-    to_send: list[str] = []
+    to_send: list[Notification] = []
     for channel in request.channels:
         address, reason = _address(request, channel)
         content = rendered[channel]
@@ -258,6 +291,5 @@ def accept_command(
         if notification.status == PERMANENT_FAILURE:
             record_outcome_event(session, notification)
         elif notification.status == CREATED:
-            to_send.append(notification.id)
-    session.flush()
+            to_send.append(notification)
     return to_send

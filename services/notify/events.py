@@ -14,9 +14,8 @@ from services.core.bus.names import Names
 from services.core.config import ServiceSettings
 from services.notify import SERVICE
 from services.notify.config import NotifySettings
-from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept_command
+from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept
 from services.notify.dispatcher import Dispatcher
-from services.notify.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +38,16 @@ def build_consumer(
     def accept_send_command(session: Session, envelope: Envelope) -> None:
         now = utcnow()
         try:
-            created = accept_command(session, envelope, notify_settings, now)
+            created = accept(session, envelope, notify_settings, now)
         except CommandError as exc:
             # Never the personalisation: it may hold an OTP code.
             raise PermanentError(f"notify.send refused: {exc}") from exc
         ids = []
-        for notification_id in created:
-            notification = session.get(Notification, notification_id)  # identity map
-            if notification is not None and dispatcher.is_local(notification.channel):
+        for notification in created:
+            if dispatcher.is_local(notification.channel):
                 dispatcher.complete_locally(session, notification, now)
             else:
-                ids.append(notification_id)
+                ids.append(notification.id)
         if ids:
             # Attempt right away, but only once the notifications are committed.
             event.listen(session, "after_commit", lambda _s: dispatcher.wake(ids), once=True)

@@ -21,6 +21,7 @@ from services.notify.delivery import (
     accept_command,
     move,
 )
+from services.notify.delivery import accept as accept_unflushed
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import DevOutboxMessage, InboxItem, Notification
 from services.notify.providers import HttpSmsProvider, build_providers
@@ -181,6 +182,20 @@ def test_the_sms_cap_per_recipient_per_hour(
     clock.advance(3601)
     later = make_command(channels=("sms",), phone="0912345678")
     assert accept(notify_db, later, settings, clock)  # the window moved on
+
+
+def test_the_sms_cap_counts_the_commands_of_the_same_batch_before_any_flush(
+    notify_db: NotifyDb, notify_settings: NotifySettings, clock: Clock
+) -> None:
+    """A consumer batch adds several commands in one transaction and flushes at commit."""
+    settings = replace(notify_settings, sms_per_recipient_per_hour=2)
+    commands = [make_command(channels=("sms",), phone="0912345678") for _ in range(3)]
+    with notify_db.sessions.begin() as session:
+        sent = [accept_unflushed(session, c, settings, clock()) for c in commands]
+        assert not [n for n in session.identity_map.values() if isinstance(n, Notification)]
+    assert [len(s) for s in sent] == [1, 1, 0]
+    capped = by_channel(notify_db, commands[2].id)["sms"]
+    assert (capped.status, capped.failure_reason) == ("permanent-failure", "sms_hourly_cap")
 
 
 def test_gateway_200_delivers_with_the_gateways_reference(

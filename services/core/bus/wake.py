@@ -24,7 +24,8 @@ def notify_on_commit(session: Session) -> None:
     transaction = session.get_transaction()
     if transaction is None or session.info.get(_NOTIFIED_KEY) is transaction:
         return
-    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    with session.no_autoflush:  # the rows are written at the commit's flush, all together
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     session.info[_NOTIFIED_KEY] = transaction
 
 
