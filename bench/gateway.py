@@ -8,7 +8,7 @@ calls one small JSON call, GET /api/catalog/fields, direct, through the gateway 
 through nginx, in one run:
 
 - throughput: BENCH_CONNECTIONS (default 32) keep-alive connections for
-  BENCH_SECONDS (default 5) each, best of BENCH_ROUNDS (default 2) alternating rounds;
+  BENCH_SECONDS (default 5) each, best of BENCH_ROUNDS (default 3) alternating rounds;
 - latency: one connection, p50 and p99, best p50 of BENCH_ROUNDS interleaved runs;
   "added" is the proxy's p50 minus direct's.
 
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PATH = "/api/catalog/fields"
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 NGINX_CONF = """
 worker_processes auto;
 pid {dir}/nginx.pid;
