@@ -91,6 +91,21 @@ def postgres_url() -> Iterator[str]:
         yield container.get_connection_url()
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """Redis for the gateway's shared rate limits (REDIS_URL, else a container)."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if _answers(url, 6379):
+        yield url
+        return
+    if not _docker_available():
+        _missing(f"Redis at {url}")
+    from testcontainers.redis import RedisContainer
+
+    with RedisContainer("redis:7") as container:
+        yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+
+
 @pytest.fixture
 def bus_settings(amqp_url: str) -> BusSettings:
     """Fast retries and polls so tests run quickly; a namespace of its own per test."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 
 import jwt
@@ -158,6 +159,33 @@ def test_limits_fall_back_to_memory_when_redis_is_unreachable(
     )
     web = app.test_client()
     assert [web.post("/api/identity/logins").status_code for _ in range(2)] == [200, 429]
+
+
+def test_gateway_processes_sharing_redis_share_each_clients_limit(
+    echo: tuple[EchoService, str], redis_url: str
+) -> None:
+    """Two gateways (two processes in production) count one client's calls together."""
+    _service, url = echo
+    limits = {**GatewaySettings().rate_limits, "login": "3/minute"}
+    first, second = (
+        _app(url, TokenFactory(), rate_limits=limits, ratelimit_storage_uri=redis_url)
+        for _ in range(2)
+    )
+    # A client address of its own: the moving window outlives this test run.
+    client = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"}
+    other = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.8"}
+    webs = [first.test_client(), second.test_client(), first.test_client()]
+    codes = [w.post("/api/identity/logins", environ_base=client).status_code for w in webs]
+    assert codes == [200, 200, 200]
+    refused = second.test_client().post("/api/identity/logins", environ_base=client)
+    assert refused.status_code == 429
+    assert refused.json["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another client keeps its own count.
+    assert first.test_client().post("/api/identity/logins", environ_base=other).status_code == 200
+    # In memory (the default) each process would have let the fourth call through.
+    alone = _app(url, TokenFactory(), rate_limits=limits)
+    assert alone.test_client().post("/api/identity/logins", environ_base=client).status_code == 200
 
 
 def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(
