@@ -21,10 +21,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway.config import GatewaySettings
+from gateway.config import EXAMPLE_PROVINCES_FILE, GatewaySettings
 from gateway.edge import edge_verifier, install_edge
 from gateway.fastpath import FastPath
-from gateway.federation import ProvinceRegistry, dossier_unit, handover_url
+from gateway.federation import ProvinceRegistry, dossier_unit, handover_url, portal_name
 from gateway.limits import build_limiter, register_limited_routes
 from gateway.metrics import count, observe
 from gateway.openapi import OpenApiAggregate
@@ -36,6 +36,7 @@ from gateway.proxy import (
     stream_response,
 )
 from services.core.auth import TokenVerifier
+from services.core.config import ConfigError
 from services.core.problems import (
     NotFound,
     Problem,
@@ -139,6 +140,16 @@ def _path_and_query() -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
+def _names(registry: ProvinceRegistry) -> ProvinceRegistry:
+    """A province's own gateway holds no registry: names come from the shipped one."""
+    if registry.provinces:
+        return registry
+    try:
+        return ProvinceRegistry.load(EXAMPLE_PROVINCES_FILE)
+    except ConfigError:  # not in this installation (the container image)
+        return ProvinceRegistry(())
+
+
 def create_app(
     settings: GatewaySettings | None = None, verifier: TokenVerifier | None = None
 ) -> Flask:
@@ -195,6 +206,18 @@ def create_app(
     def provinces() -> dict[str, Any]:
         items = [p.as_json() for p in gateway.registry.provinces]
         return {"items": items, "total": len(items)}
+
+    portal = {
+        "role": settings.role,
+        "province": settings.province or None,
+        "name": settings.portal_name
+        or portal_name(settings.role, settings.province, _names(gateway.registry)),
+    }
+
+    @app.get("/api/portal")
+    def portal_info() -> dict[str, Any]:
+        """Which portal this is, for the pages' header: national or a province's."""
+        return portal
 
     @app.get("/go/<code>", defaults={"path": ""})
     @app.get("/go/<code>/<path:path>")

@@ -73,6 +73,8 @@ class GatewaySettings:
     cors_origins: tuple[str, ...] = ()
     readiness_timeout: float = 2.0
     content_security_policy: str = DEFAULT_CSP
+    # The name the web pages show; empty: from the role (and the province's name).
+    portal_name: str = ""
 
     @property
     def identity_jwks_url(self) -> str:
@@ -116,4 +118,5 @@ class GatewaySettings:
             cors_origins=_csv(env.get("GATEWAY_CORS_ORIGINS", "")),
             readiness_timeout=env_float(env, "GATEWAY_READINESS_TIMEOUT", d.readiness_timeout),
             content_security_policy=env.get("GATEWAY_CSP", d.content_security_policy),
+            portal_name=env.get("GATEWAY_PORTAL_NAME", "").strip(),
         )

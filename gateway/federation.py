@@ -78,3 +78,16 @@ def handover_url(province: Province, path: str, query: str) -> str:
     """Where /go/<province>/<path> sends the citizen: always on the province's own host."""
     target = f"{province.base_url}/{path.lstrip('/')}"
     return f"{target}?{query}" if query else target
+
+
+NATIONAL_PORTAL_NAME = "Cổng Dịch vụ công Quốc gia"
+
+
+def portal_name(role: str, province: str, registry: ProvinceRegistry) -> str:
+    """What the pages call this portal: the national one or the province's own."""
+    if role == "national":
+        return NATIONAL_PORTAL_NAME
+    known = registry.by_code(province)
+    if known is None:
+        return f"Cổng Dịch vụ công (tỉnh {province})"
+    return f"Cổng Dịch vụ công tỉnh {known.name}"

@@ -117,3 +117,23 @@ def test_without_a_registry_the_portal_stands_alone() -> None:
         assert len(local.calls) == 1
     finally:
         served.server.shutdown()
+
+
+def test_the_pages_learn_which_portal_they_are_on() -> None:
+    def portal(**settings: object) -> dict[str, object]:
+        app = create_app(GatewaySettings(**settings), verifier=TokenFactory().verifier())  # type: ignore[arg-type]
+        answer = app.test_client().get("/api/portal")
+        assert answer.status_code == 200
+        return dict(answer.json)
+
+    assert portal() == {"role": "national", "province": None, "name": "Cổng Dịch vụ công Quốc gia"}
+    # A province's gateway has no registry of its own: the shipped one names it.
+    assert portal(role="province", province="38") == {
+        "role": "province",
+        "province": "38",
+        "name": "Cổng Dịch vụ công tỉnh Thanh Hóa",
+    }
+    assert portal(role="province", province="42")["name"] == "Cổng Dịch vụ công tỉnh Hà Tĩnh"
+    assert portal(role="province", province="01")["name"] == "Cổng Dịch vụ công (tỉnh 01)"
+    named = portal(role="province", province="38", portal_name="Cổng DVC Thanh Hóa")
+    assert named["name"] == "Cổng DVC Thanh Hóa"

@@ -28,6 +28,18 @@ const ROUTES = [
   [/^\/hop-thu-thu-nghiem$/, outbox.page, "Hộp thư thử nghiệm"],
 ];
 
+// Which portal this is (national or a province's), from the gateway.
+let portalName = "Cổng Dịch vụ công";
+
+async function showPortal() {
+  const portal = await api("GET", "/api/portal").catch(() => null);
+  if (!portal || !portal.name) return;
+  portalName = portal.name;
+  document.querySelector(".brand strong").textContent = portal.name;
+  document.body.dataset.portalRole = portal.role;
+  document.title = document.title.replace(/Cổng Dịch vụ công$/, portal.name);
+}
+
 function parseHash() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const [path, query = ""] = raw.split("?");
@@ -103,7 +115,7 @@ async function route() {
   for (const [pattern, page, title, needs] of ROUTES) {
     const match = path.match(pattern);
     if (!match) continue;
-    document.title = `${title} - Cổng Dịch vụ công`;
+    document.title = `${title} - ${portalName}`;
     if (needs && !session()) {
       sessionStorage.setItem("portal.after-login", location.hash);
       go("/dang-nhap");
@@ -147,4 +159,5 @@ window.addEventListener("hashchange", route);
 window.addEventListener("portal:inbox", renderUser);
 window.addEventListener("portal:session", renderUser);
 renderUser();
+showPortal();
 route();
