@@ -512,3 +512,43 @@ def test_a_logged_in_citizen_handed_over_to_a_province_does_not_log_in_again(
     assert "phien=" not in page.url
     expect(page.get_by_role("heading", name="Đăng nhập")).to_have_count(0)
     assert page.evaluate("JSON.parse(sessionStorage.getItem('portal.session')).claims.sub")
+
+
+def test_a_citizen_adds_an_otp_phone_and_logs_in_with_it(
+    portal: PortalDeployment, context: BrowserContext
+) -> None:
+    base = portal.gateway_url
+    person = {
+        "citizen_id": "038067007890",
+        "full_name": "Đặng Văn Hùng",
+        "date_of_birth": "1967-12-20",
+        "gender": "male",
+        "phone": "0971234567",
+    }
+    register_citizen(base, person, "Hung#2026demo")
+    page = context.new_page()
+    errors = Errors(page)
+    page.goto(f"{base}/#/dang-nhap")
+    login(page, context, base, person["citizen_id"], "Hung#2026demo", person["phone"])
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+
+    page.goto(f"{base}/#/tai-khoan")
+    added = page.locator("form.card", has_text="Thêm số điện thoại nhận OTP")
+    added.get_by_label("Số điện thoại").fill("0868123456")
+    added.get_by_role("button", name="Thêm").click()
+    expect(page.get_by_role("heading", name="Xác nhận số điện thoại")).to_be_visible()
+    # The code goes to the new number, not to the account's phone.
+    page.get_by_label("Mã OTP").fill(read_otp(context, base, "0868123456", set()))
+    page.get_by_role("button", name="Xác nhận").click()
+    expect(page.get_by_role("status").filter(has_text="Đã thêm số điện thoại")).to_be_visible()
+    expect(page.locator("main ul").first).to_contain_text("086****456")  # shown masked
+
+    # At the next login the citizen can take the OTP on the added number.
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.goto(f"{base}/#/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
+    page.get_by_label(PASSWORD).fill("Hung#2026demo")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("button", name="Chọn phương thức xác thực khác").click()
+    expect(page.locator("#other-phones")).to_contain_text("086****456")
+    assert errors.items == []
