@@ -51,6 +51,7 @@ class Logins:
         now = self.ctx.clock()
         with transaction(self.ctx.sessions) as session:
             throttle = session.get(LoginThrottle, key)
+            throttled_before = throttle is not None
             if throttle and throttle.blocked_until and throttle.blocked_until > now:
                 retry = (throttle.blocked_until - now).total_seconds()
                 raise TooManyRequests("login_throttled", retry_after=int(retry + 0.999))
@@ -71,7 +72,8 @@ class Logins:
                         **caller.__dict__,
                     )
                 raise kept(Problem("invalid_credentials", status=401))
-            throttle = session.get(LoginThrottle, key)
+            # Failures are forgotten on success (none to forget when there was no row).
+            throttle = session.get(LoginThrottle, key) if throttled_before else None
             if throttle is not None:
                 session.delete(throttle)
             if password_hash and self.ctx.hashing.needs_rehash(password_hash):
@@ -102,6 +104,7 @@ class Logins:
                 template=Template.OTP_LOGIN,
                 phone=flow.phone,
                 account_id=account.id,
+                fresh=True,
             )
             return {
                 "id": flow.id,

@@ -91,14 +91,16 @@ class OtpService:
         phone: str | None,
         account_id: str | None = None,
         resend: bool = False,
+        fresh: bool = False,
     ) -> OtpInfo:
         """Issue a code (or replace the current one on resend) and ask notify to send it.
 
         `phone` None is a decoy (password reset of an unknown account): same answer and
-        limits, nothing sent.
+        limits, nothing sent. `fresh`: the flow was created in this transaction, so it
+        has no challenge yet and none is looked up.
         """
         now = self.clock()
-        row = self._challenge(session, flow_id, purpose)
+        row = None if fresh else self._challenge(session, flow_id, purpose)
         if row is not None:
             if row.verified_at is not None:
                 raise Conflict("otp_already_used")

@@ -55,6 +55,7 @@ class PasswordResets:
                 template=Template.OTP_PASSWORD_RESET,
                 phone=phone,
                 account_id=flow.account_id,
+                fresh=True,
             )
             return {"id": flow.id, "otp": _without_destination(otp.to_dict())}
 
@@ -162,6 +163,7 @@ class PhoneAdditions:
                 template=Template.OTP_PHONE_CHANGE,
                 phone=phone,
                 account_id=account_id,
+                fresh=True,
             )
             return {"id": flow.id, "otp": otp.to_dict()}
 

@@ -122,6 +122,7 @@ class Registrations:
                 purpose=PURPOSE,
                 template=Template.OTP_REGISTRATION,
                 phone=request.phone,
+                fresh=True,
             )
             return {"id": registration.id, "otp": otp.to_dict()}
 
