@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from services.core.db import READ_ONLY, begin_immediate, make_engine
+from services.core import db
+from services.core.bus.store import SqliteClaim
+from services.core.db import (
+    MAX_PAUSE,
+    READ_ONLY,
+    URGENT_PAUSE,
+    begin_immediate,
+    make_engine,
+    make_session_factory,
+)
 
 
 @pytest.fixture
@@ -89,3 +98,46 @@ def test_a_writer_gives_up_after_the_timeout(engine: Engine, tmp_path: Path) -> 
     other.execute("ROLLBACK")
     assert other.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
     other.close()
+
+
+def tries_while_held(path: Path, engine: Engine, hold: float, **options: float) -> int:
+    """How often begin_immediate asks for the lock while another writer holds it."""
+    release = threading.Event()
+    holder = hold_write_lock(engine, release)
+    timer = threading.Timer(hold, release.set)
+    other = sqlite3.connect(path, isolation_level=None)
+    tries: list[str] = []
+    other.set_trace_callback(lambda sql: tries.append(sql) if sql == "BEGIN IMMEDIATE" else None)
+    timer.start()
+    begin_immediate(other, timeout=10, **options)
+    other.execute("ROLLBACK")
+    other.close()
+    holder.join()
+    return len(tries)
+
+
+def test_an_urgent_writer_asks_for_the_lock_more_often(engine: Engine, tmp_path: Path) -> None:
+    """The relay's marks (URGENT_WRITE) must not starve behind a stream of requests."""
+    path = tmp_path / "locks.db"
+    ordinary = tries_while_held(path, engine, 0.2)
+    urgent = tries_while_held(path, engine, 0.2, max_pause=URGENT_PAUSE)
+    assert ordinary <= 0.2 / MAX_PAUSE + 10  # backs off to one try per 2 ms
+    assert urgent > 3 * ordinary
+
+
+def test_the_relay_marks_rows_as_an_urgent_writer(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    real = db.begin_immediate
+
+    def spy(connection: object, timeout: float = 10, max_pause: float = MAX_PAUSE) -> None:
+        pauses.append(max_pause)
+        real(connection, timeout, max_pause)
+
+    monkeypatch.setattr(db, "begin_immediate", spy)
+    sessions = make_session_factory(engine)
+    with sessions() as session, session.begin():  # an ordinary write
+        session.execute(text("UPDATE counter SET n = n + 1"))
+    SqliteClaim(sessions, []).finish([], {}, max_backoff=60)
+    assert pauses == [MAX_PAUSE, URGENT_PAUSE]

@@ -15,7 +15,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from services.core.bus.envelope import utcnow
 from services.core.bus.models import OutboxMessage, RelayLease
-from services.core.db import READ_ONLY, is_postgresql
+from services.core.db import READ_ONLY, URGENT_WRITE, is_postgresql
 
 LEASE_NAME = "outbox"
 
@@ -185,7 +185,10 @@ class SqliteClaim(Claim):
 
     def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
         now = utcnow()
-        with self._session_factory() as session, session.begin():
+        with self._session_factory() as session:
+            # Urgent: later rows of these subjects wait for this mark, and a busy web
+            # process would otherwise win the write lock again and again.
+            session.connection(execution_options=URGENT_WRITE)
             if published:
                 session.execute(
                     update(OutboxMessage)
@@ -198,6 +201,7 @@ class SqliteClaim(Claim):
                     .where(OutboxMessage.seq == seq)
                     .values(attempts=attempts, last_error=error, next_attempt_at=retry_at)
                 )
+            session.commit()
 
     def release(self) -> None:
         return None  # nothing was written or locked
