@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from services.core.bus import record_event
 from services.core.bus.models import OutboxMessage
-from services.core.bus.store import Claim, OutboxStore
+from services.core.bus.store import Claim, OutboxStore, SqliteClaim
 from tests.conftest import Database
 
 
@@ -88,3 +89,34 @@ def test_postgresql_claims_reuse_the_relays_own_connection(db: Database) -> None
     store.close()
     if db.kind == "postgresql":
         assert len(set(backends)) == 1
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_sqlite_marks_of_several_batches_commit_together(db: Database) -> None:
+    """Batches confirmed while a mark waited for the write lock are marked at once."""
+    with db.sessions() as session, session.begin():
+        for n in range(1900):  # more seqs than one UPDATE binds
+            record_event(session, "test.step", {"n": n}, subject=f"s{n}")
+    store = OutboxStore(db.sessions)
+    first = store.claim(1000)
+    assert isinstance(first, SqliteClaim)
+    held = {row.seq for row in first.rows}
+    second = store.claim(1000, held, {row.subject for row in first.rows if row.subject})
+    assert isinstance(second, SqliteClaim)
+    failing = second.rows[0].seq
+    SqliteClaim.finish_together(
+        db.sessions,
+        [
+            (first, [row.seq for row in first.rows], {}),
+            (second, [row.seq for row in second.rows[1:]], {failing: "nacked by broker"}),
+        ],
+        60.0,
+    )
+    with db.sessions() as session:
+        unpublished = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+        ).all()
+    assert [(row.seq, row.last_error, row.attempts) for row in unpublished] == [
+        (failing, "nacked by broker", 1)
+    ]
+    assert store.status().pending == 1

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pika
 from pika.adapters.select_connection import PollEvents, SelectConnection
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.bus.envelope import CONTENT_TYPE, PERSISTENT
 from services.core.bus.names import Names
 from services.core.bus.outbox import COMMAND
-from services.core.bus.store import Claim, OutboxStore, PendingMessage
+from services.core.bus.store import Claim, OutboxStore, PendingMessage, SqliteClaim
 from services.core.bus.topology import connection_parameters, declare_exchanges
 from services.core.bus.wake import PostgresListener, SqliteWalWatcher
 from services.core.config import BusSettings
@@ -104,6 +104,9 @@ class OutboxRelay:
         self._recheck = False
         self._batches: dict[int, _Batch] = {}
         self._marking: dict[int, _Batch] = {}  # confirmed, their marks not yet committed
+        # Confirmed batches the marking thread has not taken yet (both threads use it).
+        self._to_mark: list[tuple[int, _Batch]] = []
+        self._to_mark_lock = threading.Lock()
         self._batch_counter = 0
         self._tag_row: dict[int, PendingMessage] = {}
         self._tag_batch: dict[int, int] = {}
@@ -380,32 +383,62 @@ class OutboxRelay:
         self._marking[batch_id] = batch
         connection = self._connection
         assert connection is not None
-        self._marker.submit(self._mark, batch_id, batch, connection)
+        with self._to_mark_lock:
+            self._to_mark.append((batch_id, batch))
+        self._marker.submit(self._mark_waiting, connection)
         self._request_claim()
 
-    def _mark(self, batch_id: int, batch: _Batch, connection: SelectConnection) -> None:
-        """Commit the batch's outcome (marking thread), then let the loop know."""
+    def _mark_waiting(self, connection: SelectConnection) -> None:
+        """Commit the outcome of every batch waiting for its marks (marking thread).
+
+        On SQLite the batches that queued up while the last mark waited for the write
+        lock are marked in one transaction; a PostgreSQL claim commits its own.
+        """
+        with self._to_mark_lock:
+            waiting, self._to_mark = self._to_mark, []
+        joined = [item for item in waiting if isinstance(item[1].claim, SqliteClaim)]
+        groups = [[item] for item in waiting if not isinstance(item[1].claim, SqliteClaim)]
+        if joined:
+            groups.append(joined)
+        for group in groups:
+            self._mark(group, connection)
+
+    def _mark(self, group: list[tuple[int, _Batch]], connection: SelectConnection) -> None:
+        """Commit the outcome of these batches, then let the loop know."""
         try:
-            batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
+            if len(group) == 1:
+                _, batch = group[0]
+                batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
+            else:
+                SqliteClaim.finish_together(
+                    self.store.session_factory,
+                    [(cast(SqliteClaim, b.claim), b.published, b.failed) for _, b in group],
+                    self.settings.relay_max_backoff,
+                )
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
             return
         finally:
-            with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
-                connection.ioloop.add_callback_threadsafe(lambda: self._marked(batch_id))
-        batch.times.marked = time.time()
-        for observer in self._batch_observers:
-            observer(batch.claim.rows, batch.times)
-        self.published_total += len(batch.published)
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
-        if batch.failed:
-            OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(batch.failed))
-            log.warning(
-                "outbox rows failed to publish: %s",
-                len(batch.failed),
-                extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
-            )
+            for batch_id, _ in group:
+                with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
+                    connection.ioloop.add_callback_threadsafe(
+                        lambda batch_id=batch_id: self._marked(batch_id)
+                    )
+        marked = time.time()
+        for _, batch in group:
+            batch.times.marked = marked
+            for observer in self._batch_observers:
+                observer(batch.claim.rows, batch.times)
+            self.published_total += len(batch.published)
+            OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
+            if batch.failed:
+                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(batch.failed))
+                log.warning(
+                    "outbox rows failed to publish: %s",
+                    len(batch.failed),
+                    extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
+                )
 
     def _marked(self, batch_id: int) -> None:
         """Its rows are no longer pending: later rows of their subjects may go (loop)."""

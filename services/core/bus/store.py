@@ -174,6 +174,9 @@ class _Connections:
             raw.close()
 
 
+_MARK_CHUNK = 900  # seqs per UPDATE: below SQLite's oldest limit of bound variables
+
+
 class SqliteClaim(Claim):
     """SQLite: the lease keeps other relays off, and holding the write lock while waiting
     for confirms would stall every writer, so the rows are marked in a transaction of their
@@ -184,23 +187,34 @@ class SqliteClaim(Claim):
         self.rows = rows
 
     def finish(self, published: list[int], failed: dict[int, str], max_backoff: float) -> None:
+        self.finish_together(self._session_factory, [(self, published, failed)], max_backoff)
+
+    @staticmethod
+    def finish_together(
+        session_factory: sessionmaker[Session],
+        outcomes: list[tuple[SqliteClaim, list[int], dict[int, str]]],
+        max_backoff: float,
+    ) -> None:
+        """The marks of several batches in one transaction: one wait for the write lock."""
         now = utcnow()
-        with self._session_factory() as session:
+        with session_factory() as session:
             # Urgent: later rows of these subjects wait for this mark, and a busy web
             # process would otherwise win the write lock again and again.
             session.connection(execution_options=URGENT_WRITE)
-            if published:
+            published = [seq for _, done, _ in outcomes for seq in done]
+            for start in range(0, len(published), _MARK_CHUNK):
                 session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.seq.in_(published))
+                    .where(OutboxMessage.seq.in_(published[start : start + _MARK_CHUNK]))
                     .values(published_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
                 )
-            for attempts, error, retry_at, seq in self._failures(failed, max_backoff, now):
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.seq == seq)
-                    .values(attempts=attempts, last_error=error, next_attempt_at=retry_at)
-                )
+            for claim, _, failed in outcomes:
+                for attempts, error, retry_at, seq in claim._failures(failed, max_backoff, now):
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.seq == seq)
+                        .values(attempts=attempts, last_error=error, next_attempt_at=retry_at)
+                    )
             session.commit()
 
     def release(self) -> None:
