@@ -34,7 +34,10 @@ format: $(STAMP) ## Reformat the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Run the benchmarks and print their tables
+bench: $(STAMP) ## Run the benchmarks and print their tables (installs nginx and wrk if missing)
+	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get install -y -qq nginx wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx wrk >/dev/null; }; }
 	$(BIN)/python -m bench.bus
 	$(BIN)/python -m bench.identity
 	$(BIN)/python -m bench.catalog
