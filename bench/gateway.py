@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import socket
 import subprocess
@@ -32,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.portal import procfile_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = "/api/catalog/fields"
@@ -90,14 +91,6 @@ def wait_answering(url: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer")
-
-
-def procfile_command(name: str) -> list[str]:
-    """The Procfile's command of a process, its gunicorn options included."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return shlex.split(line.split(":", 1)[1])
-    raise KeyError(name)
 
 
 def with_bind(command: list[str], port: int) -> list[str]:

@@ -45,8 +45,15 @@ def main(mode: str) -> None:
             marker.write_text(json.dumps([row.message_id for row in self.rows]))
             os.kill(os.getpid(), signal.SIGKILL)
 
+        def die_together(
+            _factory: object, outcomes: list[tuple[Claim, object, object]], *_: object
+        ) -> None:
+            # SQLite marks every batch waiting for its marks in one transaction.
+            marker.write_text(json.dumps([r.message_id for c, _, _ in outcomes for r in c.rows]))
+            os.kill(os.getpid(), signal.SIGKILL)
+
         PostgresClaim.finish = die  # type: ignore[method-assign]
-        SqliteClaim.finish = die  # type: ignore[method-assign]
+        SqliteClaim.finish_together = staticmethod(die_together)  # type: ignore[method-assign,assignment]
         OutboxRelay(sessions, settings, service="test", names=names).run()
         return
 

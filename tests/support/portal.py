@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -37,6 +38,27 @@ SERVICES = ("identity", "catalog", "dossier", "notify")
 GATEWAY_PREFIX = {"identity": "identity", "catalog": "catalog", "dossier": "dossiers"}
 GATEWAY_PREFIX["notify"] = "notify"
 START_TIMEOUT = 90.0
+
+
+def procfile_command(name: str) -> list[str]:
+    """The Procfile's command of a process, its gunicorn options included."""
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{name}:"):
+            return shlex.split(line.split(":", 1)[1])
+    raise KeyError(name)
+
+
+def worker_options(name: str) -> list[str]:
+    """The Procfile's gunicorn options of a process that say how its workers run
+    (worker class, connections, keep-alive): not its address, count or app."""
+    options = iter(procfile_command(name)[1:-1])
+    kept = []
+    for option in options:
+        if option in ("--bind", "--workers"):
+            next(options)
+        elif option != "--no-control-socket":
+            kept.append(option)
+    return kept
 
 
 # Deployments take their ports some seconds before their processes bind them. A port
@@ -184,11 +206,9 @@ class PortalDeployment:
             self.start_worker(service, env)
         self._spawn(
             "gateway",
-            # The gateway's worker class as the Procfile runs it.
+            # The gateway's workers as the Procfile runs them (gevent).
             self._gunicorn(
-                self.ports["gateway"],
-                "gateway.app:create_app()",
-                *("--worker-class", "gevent", "--worker-connections", "200"),
+                self.ports["gateway"], "gateway.app:create_app()", *worker_options("gateway")
             ),
             env,
         )

@@ -406,15 +406,15 @@ class OutboxRelay:
     def _mark(self, group: list[tuple[int, _Batch]], connection: SelectConnection) -> None:
         """Commit the outcome of these batches, then let the loop know."""
         try:
-            if len(group) == 1:
-                _, batch = group[0]
-                batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
-            else:
+            if isinstance(group[0][1].claim, SqliteClaim):
                 SqliteClaim.finish_together(
                     self.store.session_factory,
                     [(cast(SqliteClaim, b.claim), b.published, b.failed) for _, b in group],
                     self.settings.relay_max_backoff,
                 )
+            else:  # one PostgreSQL claim: its own transaction
+                ((_, batch),) = group
+                batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
         except Exception as exc:
             # The rows stay pending and go out again: consumers drop the duplicates.
             log.error("outbox mark failed: %s", exc, extra={"service": self.service})
