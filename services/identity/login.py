@@ -93,10 +93,8 @@ class Logins:
                 expires_at=now + timedelta(seconds=self.ctx.config.flow_ttl_seconds),
                 **caller.__dict__,
             )
-            session.add(flow)
-            log_access(
-                session, account.id, at=now, method="password", result="accepted", **caller.__dict__
-            )
+            # The code first: its send limit is a query, and nothing is pending before it,
+            # so the commit writes the flow, the code and the log line in one flush.
             otp = self.ctx.otp.send(
                 session,
                 flow_id=flow.id,
@@ -105,6 +103,10 @@ class Logins:
                 phone=flow.phone,
                 account_id=account.id,
                 fresh=True,
+            )
+            session.add(flow)
+            log_access(
+                session, account.id, at=now, method="password", result="accepted", **caller.__dict__
             )
             return {
                 "id": flow.id,

@@ -226,8 +226,13 @@ class PortalDeployment:
 
     def start_web(self, service: str, env: Mapping[str, str] | None = None) -> None:
         app = f"services.{service}.app:create_app()"
+        name = f"{service}-web"
+        # A web process whose Procfile line names a worker class (identity: gevent) runs
+        # with that line's worker options; the thread-pool ones get more threads here.
+        options = worker_options(name)
+        worker = options if "--worker-class" in options else []
         self._spawn(
-            f"{service}-web", self._gunicorn(self.ports[service], app), env or self.environment()
+            name, self._gunicorn(self.ports[service], app, *worker), env or self.environment()
         )
 
     def start_worker(self, service: str, env: Mapping[str, str] | None = None) -> None:
