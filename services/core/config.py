@@ -121,7 +121,7 @@ class BusSettings:
     reconnect_max_backoff: float = 5.0
     heartbeat: int = 30
     gil_switch_interval: float = 0.001
-    relay_process: bool = False
+    relay_process: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:

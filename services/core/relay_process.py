@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -49,8 +50,9 @@ def _relay_main(
     names: Names | None,
     connected: _Flag,
     stopping: _Flag,
+    parent: int,
 ) -> None:
-    """The child: run one relay until the parent sets `stopping`."""
+    """The child: run one relay until the parent sets `stopping` or dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(settings.service, settings.log_level, settings.log_json)
@@ -61,7 +63,9 @@ def _relay_main(
     )
     thread = threading.Thread(target=relay.run, name=f"{settings.service}-relay")
     thread.start()
-    while not stopping.is_set():
+    # A parent killed outright (SIGKILL, OOM) sets nothing: the child is then adopted by
+    # another process, and stops as it would have been told to.
+    while not stopping.is_set() and os.getppid() == parent:
         connected.set(relay.connected)
         time.sleep(0.05)
     relay.stop()
@@ -107,6 +111,7 @@ class RelayProcess:
                     self.names,
                     self._connected,
                     self._stopping,
+                    os.getpid(),
                 ),
                 name=f"{self.settings.service}-relay",
             )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 from pika.adapters.blocking_connection import BlockingChannel
 
@@ -49,6 +54,71 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
     assert relay.process is not None and relay.process.exitcode == 0
 
 
+SUPERVISOR = textwrap.dedent(
+    """
+    import json, os
+    from services.core.config import BusSettings, ServiceSettings
+    from services.core.relay_process import RelayProcess
+    bus = BusSettings(amqp_url=os.environ["T_AMQP"], namespace=os.environ["T_NAMESPACE"])
+    url = os.environ["T_DB"]
+    settings = ServiceSettings(service="test", database_url=url, bus=bus)
+    RelayProcess(settings, url, connect_args=json.loads(os.environ["T_CONNECT"])).run()
+    """
+)
+
+
+def spawned_children(pid: int) -> list[int]:
+    """Children that multiprocessing spawned (not its resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its new parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_the_relay_process_stops_when_its_worker_is_killed(
+    db: Database, bus_settings: BusSettings
+) -> None:
+    """A worker killed outright leaves no relay behind to run beside its successor."""
+    env = {
+        **os.environ,
+        "T_AMQP": bus_settings.amqp_url,
+        "T_NAMESPACE": bus_settings.namespace,
+        "T_DB": db.url,
+        "T_CONNECT": json.dumps(db.connect_args),
+    }
+    worker = subprocess.Popen([sys.executable, "-c", SUPERVISOR], env=env)
+    children: list[int] = []
+    try:
+        wait_until(lambda: spawned_children(worker.pid), 60, what="the relay process to start")
+        children = spawned_children(worker.pid)
+        assert len(children) == 1 and running(children[0])
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        wait_until(lambda: not running(children[0]), 15, what="the orphaned relay to stop")
+    finally:
+        worker.kill()
+        worker.wait(10)
+        for child in children:
+            if running(child):
+                os.kill(child, signal.SIGKILL)
+
+
 def test_the_setting_reads_from_the_environment() -> None:
-    assert BusSettings.from_env({"WORKER_RELAY_PROCESS": "true"}).relay_process
-    assert not BusSettings.from_env({}).relay_process
+    assert not BusSettings.from_env({"WORKER_RELAY_PROCESS": "false"}).relay_process
+    assert BusSettings.from_env({}).relay_process
