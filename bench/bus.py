@@ -281,7 +281,8 @@ def end_to_end(
         engine = sessions.kw["bind"]
         url = engine.url.render_as_string(hide_password=False)
         connect_args = dict(DB_CONNECT_ARGS)
-        groups = [("consumer",), ("relay",)] if settings.relay_process else [("consumer", "relay")]
+        apart = settings.relay_apart(url)
+        groups = [("consumer",), ("relay",)] if apart else [("consumer", "relay")]
         workers = [
             multiprocessing.Process(
                 target=_worker_process,
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         consumer_prefetch=200,
     )
     if args.relay_process is not None:
-        settings = replace(settings, relay_process=args.relay_process)
+        settings = replace(settings, relay_process="true" if args.relay_process else "false")
     names = Names(settings.namespace)
     rows: list[Row] = []
     stage_rows: list[str] = []
@@ -452,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             delete_namespace(channel, names, ["bench"], settings)
     print(
         f"load average at start {load:.2f}, at end {os.getloadavg()[0]:.2f}; "
-        f"relay process of its own: {settings.relay_process}"
+        f"relay process of its own (WORKER_RELAY_PROCESS): {settings.relay_process}"
     )
     print(f"{'measure':<40} {'storage':<11} {'value':>12} {'unit':<9} note")
     for row in rows:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = PROJECT_ROOT / "var"
@@ -76,6 +78,12 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _relay_process(env: Mapping[str, str], default: str) -> str:
+    if _raw(env, "WORKER_RELAY_PROCESS").lower() in ("", "auto"):
+        return default
+    return "true" if env_bool(env, "WORKER_RELAY_PROCESS", False) else "false"
+
+
 def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _raw(env, name) or default
     if value not in choices:
@@ -121,7 +129,9 @@ class BusSettings:
     reconnect_max_backoff: float = 5.0
     heartbeat: int = 30
     gil_switch_interval: float = 0.001
-    relay_process: bool = True
+    # The relay in a child process: "auto" (SQLite only), "true" or "false"; see
+    # relay_apart() and docs/decisions.md (Bus performance).
+    relay_process: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
@@ -153,8 +163,19 @@ class BusSettings:
             gil_switch_interval=max(
                 0.0001, env_float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
             ),
-            relay_process=env_bool(env, "WORKER_RELAY_PROCESS", d.relay_process),
+            relay_process=_relay_process(env, d.relay_process),
         )
+
+    def relay_apart(self, database_url: str) -> bool:
+        """Whether a worker on this database runs its relay in a process of its own.
+
+        On SQLite the relay's writes and the consumer's queue for one write lock, and as
+        threads of one process they also queue for the GIL; apart, events are handled
+        sooner. On PostgreSQL apart changes no latency and costs throughput under load.
+        """
+        if self.relay_process == "auto":
+            return make_url(database_url).get_backend_name() == "sqlite"
+        return self.relay_process == "true"
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ class Worker:
         self.settings = settings
         self.engine = engine
         self.relay: OutboxRelay | RelayProcess
-        if settings.bus.relay_process:
-            url = engine.url.render_as_string(hide_password=False)
+        url = engine.url.render_as_string(hide_password=False)
+        if settings.bus.relay_apart(url):
             self.relay = RelayProcess(settings, url)
         else:
             self.relay = OutboxRelay(session_factory, settings.bus, service=settings.service)

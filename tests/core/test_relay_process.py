@@ -11,12 +11,13 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from services.core.bus import record_event
 from services.core.bus.names import Names
 from services.core.bus.testing import wait_until
-from services.core.config import BusSettings, ServiceSettings
+from services.core.config import BusSettings, ConfigError, ServiceSettings
 from services.core.relay_process import RelayProcess
 from tests.conftest import Database
 from tests.core.test_relay import bind_probe, drain, pending
@@ -57,7 +58,7 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
 SUPERVISOR = textwrap.dedent(
     """
     import json, os
-    from services.core.config import BusSettings, ServiceSettings
+    from services.core.config import BusSettings, ConfigError, ServiceSettings
     from services.core.relay_process import RelayProcess
     bus = BusSettings(amqp_url=os.environ["T_AMQP"], namespace=os.environ["T_NAMESPACE"])
     url = os.environ["T_DB"]
@@ -120,5 +121,13 @@ def test_the_relay_process_stops_when_its_worker_is_killed(
 
 
 def test_the_setting_reads_from_the_environment() -> None:
-    assert not BusSettings.from_env({"WORKER_RELAY_PROCESS": "false"}).relay_process
-    assert BusSettings.from_env({}).relay_process
+    sqlite, postgresql = "sqlite:///var/x.db", "postgresql://db/portal"
+    auto = BusSettings.from_env({})
+    assert auto.relay_apart(sqlite) and not auto.relay_apart(postgresql)
+    assert BusSettings.from_env({"WORKER_RELAY_PROCESS": "auto"}) == auto
+    always = BusSettings.from_env({"WORKER_RELAY_PROCESS": "true"})
+    assert always.relay_apart(sqlite) and always.relay_apart(postgresql)
+    never = BusSettings.from_env({"WORKER_RELAY_PROCESS": "false"})
+    assert not never.relay_apart(sqlite) and not never.relay_apart(postgresql)
+    with pytest.raises(ConfigError):
+        BusSettings.from_env({"WORKER_RELAY_PROCESS": "sometimes"})
