@@ -62,7 +62,12 @@ class Worker:
             self._threads.append(thread)
         if self.settings.worker_health_port:
             self._health = serve_health(
-                self.settings.worker_health_port, self.ready, self.settings.worker_health_host
+                self.settings.worker_health_port,
+                self.ready,
+                self.settings.worker_health_host,
+                before_metrics=self.relay.mirror_metrics
+                if isinstance(self.relay, RelayProcess)
+                else None,
             )
 
     def stop(self) -> None:
@@ -94,7 +99,10 @@ class Worker:
 
 
 def serve_health(
-    port: int, ready: Callable[[], dict[str, bool]], host: str = "127.0.0.1"
+    port: int,
+    ready: Callable[[], dict[str, bool]],
+    host: str = "127.0.0.1",
+    before_metrics: Callable[[], None] | None = None,
 ) -> ThreadingHTTPServer:
     """/healthz, /readyz and /metrics of a worker on `host`:`port`, in a thread."""
 
@@ -107,6 +115,8 @@ def serve_health(
                 status = 200 if all(checks.values()) else 503
                 self._send(status, "application/json", json.dumps(checks).encode())
             elif self.path == "/metrics":
+                if before_metrics is not None:
+                    before_metrics()
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest())
             else:
                 self._send(404, "application/json", b'{"status":"not found"}')

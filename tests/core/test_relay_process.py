@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
+from prometheus_client import REGISTRY
 
 from services.core.bus import record_event
 from services.core.bus.names import Names
@@ -29,6 +30,14 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
     events = bind_probe(amqp_channel, names, names.events_exchange, "test.#")
     settings = ServiceSettings(service="test", database_url=db.url, bus=bus_settings)
     relay = RelayProcess(settings, db.url, connect_args=db.connect_args, names=names)
+    labels = {"service": "test"}
+
+    def published() -> float:
+        """This process's count, which the child's is mirrored into before a scrape."""
+        relay.mirror_metrics()
+        return REGISTRY.get_sample_value("portal_outbox_published_total", labels) or 0.0
+
+    before = published()
     # A spawned child imports everything afresh: allow for a busy machine.
     supervisor = threading.Thread(target=relay.run, daemon=True)
     supervisor.start()
@@ -38,6 +47,8 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
             first = record_event(session, "test.first", {}).id
         assert drain(amqp_channel, events, 1, timeout=30)[0][1]["id"] == first
         wait_until(lambda: pending(db) == 0, 30, what="the first row marked published")
+        wait_until(lambda: published() == before + 1, 10, what="the child's count mirrored")
+        assert REGISTRY.get_sample_value("portal_relay_connected", labels) == 1
         assert relay.process is not None
         killed = relay.process.pid
         assert killed is not None
@@ -47,11 +58,15 @@ def test_the_relay_process_publishes_and_comes_back_after_being_killed(
             second = record_event(session, "test.second", {}).id
         assert drain(amqp_channel, events, 1, timeout=60)[0][1]["id"] == second
         wait_until(lambda: pending(db) == 0, 30, what="rows marked published")
+        # The new child counts from zero; what the killed one counted is kept.
+        wait_until(lambda: published() == before + 2, 10, what="the new child's count")
     finally:
         relay.stop()
         supervisor.join(60)
     assert not supervisor.is_alive(), "the relay process did not stop"
     assert not relay.connected
+    assert published() == before + 2
+    assert REGISTRY.get_sample_value("portal_relay_connected", labels) == 0
     assert relay.process is not None and relay.process.exitcode == 0
 
 
