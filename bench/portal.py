@@ -424,7 +424,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--drafts", type=int, default=3000, help="prepared drafts to submit")
+    parser.add_argument(
+        "--drafts", type=int, default=6000, help="prepared drafts to submit (enough for a minute)"
+    )
     parser.add_argument("--amqp-url", default=DEFAULT_AMQP_URL)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
