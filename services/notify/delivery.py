@@ -227,15 +227,6 @@ def sms_sent_last_hour(session: Session, phone: str, now: datetime) -> int:
         return pending + int(session.scalar(query) or 0)
 
 
-def accept_command(
-    session: Session, envelope: Envelope, settings: NotifySettings, now: datetime
-) -> list[str]:
-    """Create one notification per channel of the command; the ids of those to send now."""
-    to_send = accept(session, envelope, settings, now)
-    session.flush()
-    return [notification.id for notification in to_send]
-
-
 def accept(
     session: Session, envelope: Envelope, settings: NotifySettings, now: datetime
 ) -> list[Notification]:

@@ -24,6 +24,7 @@ from services.core.migrate import upgrade
 from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
+from services.notify.delivery import accept
 
 
 @dataclass
@@ -141,6 +142,15 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.controller.start()
     yield sink
     sink.controller.stop()
+
+
+def accept_command(
+    session: Session, envelope: Envelope, settings: NotifySettings, now: datetime
+) -> list[str]:
+    """notify's handling of one notify.send, flushed: the ids of what to send now."""
+    to_send = accept(session, envelope, settings, now)
+    session.flush()
+    return [notification.id for notification in to_send]
 
 
 def make_command(

@@ -14,11 +14,10 @@ from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.notify.app import create_app
 from services.notify.config import NotifySettings
-from services.notify.delivery import accept_command
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import DevOutboxMessage, InboxItem
 from services.notify.providers import build_providers
-from tests.notify.conftest import NotifyDb, make_command
+from tests.notify.conftest import NotifyDb, accept_command, make_command
 from tests.support.tokens import TokenFactory
 
 TOKENS = TokenFactory()

@@ -15,17 +15,12 @@ from deploy.simulators.sms_gateway import SmsGatewaySimulator
 from services.core.bus.envelope import Envelope
 from services.core.bus.models import OutboxMessage
 from services.notify.config import NotifySettings
-from services.notify.delivery import (
-    CommandError,
-    IllegalTransition,
-    accept_command,
-    move,
-)
+from services.notify.delivery import CommandError, IllegalTransition, move
 from services.notify.delivery import accept as accept_unflushed
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import DevOutboxMessage, InboxItem, Notification
 from services.notify.providers import HttpSmsProvider, build_providers
-from tests.notify.conftest import Clock, NotifyDb, make_command
+from tests.notify.conftest import Clock, NotifyDb, accept_command, make_command
 
 
 def accept(db: NotifyDb, envelope: Envelope, settings: NotifySettings, clock: Clock) -> list[str]:

@@ -7,11 +7,10 @@ from dataclasses import replace
 from aiosmtpd.controller import Controller
 
 from services.notify.config import NotifySettings
-from services.notify.delivery import accept_command
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import Notification
 from services.notify.providers import build_providers
-from tests.notify.conftest import Clock, NotifyDb, SmtpSink, make_command
+from tests.notify.conftest import Clock, NotifyDb, SmtpSink, accept_command, make_command
 
 
 def smtp_settings(base: NotifySettings, sink: SmtpSink) -> NotifySettings:

@@ -12,12 +12,11 @@ from sqlalchemy import select
 from services.core.bus.consumer import Consumer
 from services.core.config import BusSettings, ServiceSettings
 from services.notify.config import NotifySettings
-from services.notify.delivery import accept_command
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import CONSUMED_COMMANDS, PUBLISHED_EVENTS, build_consumer
 from services.notify.models import Notification
 from services.notify.providers import build_providers
-from tests.notify.conftest import Clock, NotifyDb, make_command
+from tests.notify.conftest import Clock, NotifyDb, accept_command, make_command
 
 CONTRACT = Path("/work/shared/CONTRACT.md")
 
