@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -62,14 +63,22 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def amqp_url() -> Iterator[str]:
-    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    if _answers(url, 5672):
+def _running_or_container(
+    url: str, port: int, what: str, container: Callable[[], AbstractContextManager[str]]
+) -> Iterator[str]:
+    """The service at `url` if it answers; else one in a container where Docker runs;
+    else a skip, or in CI a failure."""
+    if _answers(url, port):
         yield url
         return
     if not _docker_available():
-        _missing(f"RabbitMQ at {url}")
+        _missing(f"{what} at {url}")
+    with container() as started:
+        yield started
+
+
+@contextmanager
+def _rabbitmq_container() -> Iterator[str]:
     from testcontainers.rabbitmq import RabbitMqContainer
 
     with RabbitMqContainer("rabbitmq:3.13-management") as container:
@@ -77,33 +86,39 @@ def amqp_url() -> Iterator[str]:
         yield f"amqp://guest:guest@{params.host}:{params.port}/"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
-    if _answers(url, 5432):
-        yield url
-        return
-    if not _docker_available():
-        _missing(f"PostgreSQL at {url}")
+@contextmanager
+def _postgres_container() -> Iterator[str]:
     from testcontainers.postgres import PostgresContainer
 
     with PostgresContainer("postgres:16", driver="psycopg") as container:
         yield container.get_connection_url()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """Redis for the gateway's shared rate limits (REDIS_URL, else a container)."""
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    if _answers(url, 6379):
-        yield url
-        return
-    if not _docker_available():
-        _missing(f"Redis at {url}")
+@contextmanager
+def _redis_container() -> Iterator[str]:
     from testcontainers.redis import RedisContainer
 
     with RedisContainer("redis:7") as container:
         yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+    yield from _running_or_container(url, 5672, "RabbitMQ", _rabbitmq_container)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+    yield from _running_or_container(url, 5432, "PostgreSQL", _postgres_container)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """Redis for the gateway's shared rate limits (REDIS_URL, else a container)."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    yield from _running_or_container(url, 6379, "Redis", _redis_container)
 
 
 @pytest.fixture
