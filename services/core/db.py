@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from services.core.problems import Problem
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -153,3 +156,28 @@ def is_postgresql(engine_or_session: Engine | Session) -> bool:
         else engine_or_session
     )
     return bind.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """The one unit-of-work idiom of every service.
+
+    Commits when the block ends normally, and also when it raises a Problem marked
+    `kept()` (a refusal whose side effects, such as a counted wrong try, must be
+    stored); rolls back on anything else.
+    """
+    session = sessions()
+    try:
+        yield session
+        session.commit()
+    except Problem as problem:
+        if problem.commit_anyway:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -7,7 +7,7 @@ language the client asked for (Vietnamese by default, English on request).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Request, Response, current_app, json, request
 
@@ -89,6 +89,8 @@ class Problem(Exception):
 
     status = 400
     code = "bad_request"
+    # A refusal whose side effects (a counted try, a log line) are committed anyway.
+    commit_anyway = False
 
     def __init__(
         self,
@@ -107,6 +109,15 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         self.extra = extra
         super().__init__(f"{self.status} {self.code}: {detail or ''}")
+
+
+P = TypeVar("P", bound=Problem)
+
+
+def kept(problem: P) -> P:
+    """Mark a refusal whose side effects must be committed by `transaction()`."""
+    problem.commit_anyway = True
+    return problem
 
 
 class ValidationProblem(Problem):
