@@ -38,6 +38,10 @@ class NotifySettings:
     sms_sender: str = "DVCQG"
     sms_strip_diacritics: bool = True
     sms_per_recipient_per_hour: int = 10
+    # OTPs are a class of their own: their own budget, never counted with status SMS
+    # (identity already caps each flow), and no use once older than otp_max_age.
+    otp_sms_per_recipient_per_hour: int = 20
+    otp_max_age: float = 300.0
     # SMTP
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -105,6 +109,12 @@ class NotifySettings:
             sms_per_recipient_per_hour=int(
                 _number(env, "NOTIFY_SMS_PER_RECIPIENT_PER_HOUR", d.sms_per_recipient_per_hour)
             ),
+            otp_sms_per_recipient_per_hour=int(
+                _number(
+                    env, "NOTIFY_OTP_SMS_PER_RECIPIENT_PER_HOUR", d.otp_sms_per_recipient_per_hour
+                )
+            ),
+            otp_max_age=_number(env, "NOTIFY_OTP_MAX_AGE", d.otp_max_age, minimum=1),
             smtp_host=env.get("NOTIFY_SMTP_HOST", "").strip() or d.smtp_host,
             smtp_port=int(_number(env, "NOTIFY_SMTP_PORT", d.smtp_port, minimum=1)),
             smtp_starttls=_bool(env, "NOTIFY_SMTP_STARTTLS", d.smtp_starttls),

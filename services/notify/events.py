@@ -14,7 +14,13 @@ from services.core.bus.names import Names
 from services.core.config import ServiceSettings
 from services.notify import SERVICE
 from services.notify.config import NotifySettings
-from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept
+from services.notify.delivery import (
+    EVENT_DELIVERED,
+    EVENT_FAILED,
+    CommandError,
+    accept,
+    is_otp,
+)
 from services.notify.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -42,14 +48,19 @@ def build_consumer(
         except CommandError as exc:
             # Never the personalisation: it may hold an OTP code.
             raise PermanentError(f"notify.send refused: {exc}") from exc
-        ids = []
+        urgent: list[str] = []
+        other: list[str] = []
         for notification in created:
             if dispatcher.is_local(notification.channel):
                 dispatcher.complete_locally(session, notification, now)
             else:
-                ids.append(notification.id)
-        if ids:
-            # Attempt right away, but only once the notifications are committed.
-            event.listen(session, "after_commit", lambda _s: dispatcher.wake(ids), once=True)
+                (urgent if is_otp(notification.template) else other).append(notification.id)
+        if urgent or other:
+            # Attempt right away, OTPs first, but only once the notifications are committed.
+            def wake(_session: Session) -> None:
+                dispatcher.wake(urgent, urgent=True)
+                dispatcher.wake(other)
+
+            event.listen(session, "after_commit", wake, once=True)
 
     return consumer
