@@ -54,8 +54,10 @@ def _session() -> Session:
 
 
 def _recipient(raw: str | None) -> str | None:
-    if raw is None:
-        return None
+    return None if raw is None else _address(raw)
+
+
+def _address(raw: str) -> str:
     try:
         return queries.normalize_recipient(raw)
     except queries.InvalidRecipient as exc:
@@ -114,6 +116,7 @@ def notifications(args: dict[str, Any]) -> Any:
 @dev_blp.arguments(DevOutboxQuerySchema, location="query")
 @dev_blp.response(200, DevOutboxSchema)
 def dev_outbox(args: dict[str, Any]) -> dict[str, Any]:
-    """SMS and e-mails the dev outbox "sent", newest first."""
+    """SMS and e-mails the dev outbox "sent" to one address (`to` is required), newest first."""
+    to = _address(args["to"])
     with _session() as session:
-        return {"items": queries.dev_outbox(session, _recipient(args.get("to")), args["limit"])}
+        return {"items": queries.dev_outbox(session, to, args["limit"])}
