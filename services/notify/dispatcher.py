@@ -26,6 +26,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.envelope import utcnow
+from services.core.db import transaction
 from services.notify.config import NotifySettings
 from services.notify.delivery import (
     DELIVERED,
@@ -174,7 +175,7 @@ class Dispatcher:
         database, so it completes in this same transaction: the final status is returned.
         Otherwise the message to hand to the provider once the transaction is committed."""
         now = self.clock()
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             started = self._start(session, notification_id, now)
             if started is None or isinstance(started, str):
                 return started
@@ -190,7 +191,7 @@ class Dispatcher:
 
     def _finish(self, notification_id: str, number: int, outcome: Outcome) -> str | None:
         now = self.clock()
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             notification = session.get(Notification, notification_id, with_for_update=True)
             if notification is None:
                 return None
@@ -284,7 +285,7 @@ class Dispatcher:
         """Notifications left `sending` by a lost worker become due again."""
         now = self.clock()
         recovered = 0
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             lost = session.scalars(
                 select(Notification)
                 .where(Notification.status == SENDING, Notification.lease_until < now)

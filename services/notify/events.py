@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, overload
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +17,7 @@ from services.core.bus.names import Names
 from services.core.config import ServiceSettings
 from services.notify import SERVICE
 from services.notify.config import NotifySettings
+from services.notify.context import NotifyContext
 from services.notify.delivery import (
     EVENT_DELIVERED,
     EVENT_FAILED,
@@ -29,20 +33,48 @@ PUBLISHED_EVENTS = (EVENT_DELIVERED, EVENT_FAILED)
 CONSUMED_COMMANDS = (NOTIFY_SEND,)
 
 
+@overload
+def build_consumer(
+    ctx: NotifyContext, dispatcher: Dispatcher, /, *, names: Names | None = None
+) -> Consumer: ...
+
+
+@overload
 def build_consumer(
     settings: ServiceSettings,
     sessions: sessionmaker[Session],
     notify_settings: NotifySettings,
     dispatcher: Dispatcher,
+    /,
     *,
     names: Names | None = None,
+) -> Consumer: ...
+
+
+def build_consumer(*args: Any, names: Names | None = None) -> Consumer:
+    """The service's consumer with every handler registered: `build_consumer(ctx,
+    dispatcher)`. The older form `(settings, sessions, notify_settings, dispatcher)` is
+    kept for callers outside the service (bench/notify.py) until they move to a context."""
+    if isinstance(args[0], NotifyContext):
+        ctx, dispatcher = args
+        return _consumer(ctx.settings, ctx.sessions, ctx.notify, dispatcher, ctx.clock, names)
+    settings, sessions, notify_settings, dispatcher = args
+    return _consumer(settings, sessions, notify_settings, dispatcher, utcnow, names)
+
+
+def _consumer(
+    settings: ServiceSettings,
+    sessions: sessionmaker[Session],
+    notify_settings: NotifySettings,
+    dispatcher: Dispatcher,
+    clock: Callable[[], datetime],
+    names: Names | None,
 ) -> Consumer:
-    """The service's consumer with every handler registered."""
     consumer = Consumer(SERVICE, sessions, settings.bus, names=names)
 
     @consumer.on_command(NOTIFY_SEND)
     def accept_send_command(session: Session, envelope: Envelope) -> None:
-        now = utcnow()
+        now = clock()
         try:
             created = accept(session, envelope, notify_settings, now)
         except CommandError as exc:

@@ -14,6 +14,7 @@ from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.notify.app import create_app
 from services.notify.config import NotifySettings
+from services.notify.context import build_context
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import DevOutboxMessage, InboxItem
 from services.notify.providers import build_providers
@@ -25,9 +26,9 @@ TOKENS = TokenFactory()
 
 def client_for(db: NotifyDb, settings: NotifySettings) -> FlaskClient:
     service = ServiceSettings(service="notify", database_url=db.url)
-    app = create_app(service, settings, verifier=TOKENS.verifier())
-    app.extensions["database"] = ServiceDatabase(db.engine, db.sessions)
-    return app.test_client()
+    database = ServiceDatabase(db.engine, db.sessions)
+    ctx = build_context(service, settings, database=database, verifier=TOKENS.verifier())
+    return create_app(ctx=ctx).test_client()
 
 
 @pytest.fixture
