@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-from sqlalchemy.orm import Session
-
 from services.core.auth import TokenVerifier, current_claims, require_auth
-from services.core.bus.envelope import utcnow
-from services.core.problems import NotFound, ValidationProblem, register_messages
+from services.core.service import current_context
 from services.notify import queries
 from services.notify.blueprint import TypedBlueprint
+from services.notify.context import NotifyContext
+from services.notify.problems import InboxItemNotFound, InvalidRecipient
 from services.notify.schemas import (
     DevOutboxQuerySchema,
     DevOutboxSchema,
@@ -20,18 +18,6 @@ from services.notify.schemas import (
     InboxQuerySchema,
     NotificationsPageSchema,
     NotificationsQuerySchema,
-)
-
-VERIFIER_KEY = "notify_verifier"
-
-register_messages(
-    {
-        "inbox_item_not_found": ("Không tìm thấy thông báo.", "No such inbox message."),
-        "invalid_recipient": (
-            "Địa chỉ nhận không hợp lệ: cần một địa chỉ e-mail hoặc số điện thoại di động.",
-            "Not an e-mail address or a mobile number.",
-        ),
-    }
 )
 
 blp = TypedBlueprint("notify", __name__, url_prefix="/api/notify", description="Notify service")
@@ -43,25 +29,23 @@ dev_blp = TypedBlueprint(
 )
 
 
+def _ctx() -> NotifyContext:
+    return current_context(NotifyContext)
+
+
 def _verifier() -> TokenVerifier:
-    verifier: TokenVerifier = current_app.extensions[VERIFIER_KEY]
-    return verifier
-
-
-def _session() -> Session:
-    session: Session = current_app.extensions["database"].sessions()
-    return session
+    return _ctx().verifier
 
 
 def _recipient(raw: str | None) -> str | None:
-    if raw is None:
-        return None
+    return None if raw is None else _address(raw)
+
+
+def _address(raw: str) -> str:
     try:
         return queries.normalize_recipient(raw)
     except queries.InvalidRecipient as exc:
-        raise ValidationProblem(
-            "invalid_recipient", errors={"to": ["an e-mail address or a mobile number"]}
-        ) from exc
+        raise InvalidRecipient("to") from exc
 
 
 @blp.get("/inbox")
@@ -71,7 +55,7 @@ def _recipient(raw: str | None) -> str | None:
 def inbox(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's in-portal messages, newest first."""
     account_id = current_claims().sub
-    with _session() as session:
+    with _ctx().read() as session:
         page = queries.inbox_page(
             session, account_id, args["page"], args["per_page"], args["unread"]
         )
@@ -84,10 +68,11 @@ def inbox(args: dict[str, Any]) -> dict[str, Any]:
 @require_auth(_verifier)
 def mark_read(item_id: str) -> Any:
     """Mark one of the caller's messages read (again is fine)."""
-    with _session() as session, session.begin():
-        item = queries.mark_read(session, current_claims().sub, item_id[:64], utcnow())
+    ctx = _ctx()
+    with ctx.transaction() as session:
+        item = queries.mark_read(session, current_claims().sub, item_id[:64], ctx.clock())
         if item is None:
-            raise NotFound("inbox_item_not_found")
+            raise InboxItemNotFound()
         return item
 
 
@@ -97,7 +82,7 @@ def mark_read(item_id: str) -> Any:
 @require_auth(_verifier, "admin")
 def notifications(args: dict[str, Any]) -> Any:
     """Admin: notifications with their delivery attempts, newest first."""
-    with _session() as session:
+    with _ctx().read() as session:
         return queries.notifications_page(
             session,
             status=args.get("status"),
@@ -114,6 +99,7 @@ def notifications(args: dict[str, Any]) -> Any:
 @dev_blp.arguments(DevOutboxQuerySchema, location="query")
 @dev_blp.response(200, DevOutboxSchema)
 def dev_outbox(args: dict[str, Any]) -> dict[str, Any]:
-    """SMS and e-mails the dev outbox "sent", newest first."""
-    with _session() as session:
-        return {"items": queries.dev_outbox(session, _recipient(args.get("to")), args["limit"])}
+    """SMS and e-mails the dev outbox "sent" to one address (`to` is required), newest first."""
+    to = _address(args["to"])
+    with _ctx().read() as session:
+        return {"items": queries.dev_outbox(session, to, args["limit"])}

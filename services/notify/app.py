@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 from flask_smorest import Blueprint
 
-from services.core.auth import TokenVerifier, verifier_for
+from services.core.auth import TokenVerifier
 from services.core.config import ServiceSettings
-from services.core.service import ServiceDatabase
+from services.core.service import CONTEXT_KEY
 from services.core.web import create_service_app
-from services.notify import SERVICE
-from services.notify.api import VERIFIER_KEY, blp, dev_blp
+from services.notify.api import blp, dev_blp
 from services.notify.config import NotifySettings
+from services.notify.context import MIGRATIONS, NotifyContext, build_context
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["DEFAULT_PORT", "MIGRATIONS", "create_app"]
 DEFAULT_PORT = 8004
 
 
@@ -23,18 +21,17 @@ def create_app(
     settings: ServiceSettings | None = None,
     notify_settings: NotifySettings | None = None,
     verifier: TokenVerifier | None = None,
+    *,
+    ctx: NotifyContext | None = None,
 ) -> Flask:
-    """The web app; refuses to start with the dev outbox in a production configuration."""
-    settings = settings or ServiceSettings.from_env(SERVICE)
-    notify_settings = (notify_settings or NotifySettings.from_env()).check()
-    database = ServiceDatabase.open(settings)
+    """The web app on `ctx` (built from the environment, or from the pieces given, when
+    absent); refuses to start with the dev outbox in a production configuration."""
+    ctx = ctx or build_context(settings, notify_settings, verifier=verifier)
     blueprints: list[Blueprint] = [blp]
-    if notify_settings.dev_outbox_endpoint:
+    if ctx.notify.dev_outbox_endpoint:
         blueprints.append(dev_blp)
     app = create_service_app(
-        settings, title="Notify service", engine=database.engine, blueprints=blueprints
+        ctx.settings, title="Notify service", engine=ctx.database.engine, blueprints=blueprints
     )
-    app.extensions["database"] = database
-    app.extensions["notify_settings"] = notify_settings
-    app.extensions[VERIFIER_KEY] = verifier or verifier_for(settings)
+    app.extensions[CONTEXT_KEY] = ctx
     return app

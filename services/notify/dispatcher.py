@@ -6,6 +6,10 @@ open), and finish (a short transaction records the outcome, moves the state and 
 the outcome event into the outbox). Fresh notifications are handed over the moment the
 command's transaction commits (`wake`); a poll every `poll_interval` picks up retries
 that came due and notifications whose worker was lost during a send (expired lease).
+
+OTPs go first: the hand-over queue and the poll both put them ahead of status messages.
+An OTP found unsent past `otp_max_age` ends `technical-failure / expired` without a
+provider call, and an OTP is retried only while the retry still falls within that age.
 """
 
 from __future__ import annotations
@@ -15,22 +19,27 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from itertools import count
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.envelope import utcnow
+from services.core.db import transaction
 from services.notify.config import NotifySettings
 from services.notify.delivery import (
     DELIVERED,
     DUE,
+    OTP_TEMPLATES,
     PERMANENT_FAILURE,
+    REASON_EXPIRED,
     REASON_REJECTED,
     REASON_RETRIES_EXHAUSTED,
     SENDING,
     TECHNICAL_FAILURE,
     TEMPORARY_FAILURE,
+    is_otp,
     move,
     record_outcome_event,
 )
@@ -40,6 +49,8 @@ from services.notify.providers import LocalProvider, Message, Outcome, Provider,
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+URGENT, NORMAL, STOP = 0, 1, 2  # hand-over priorities: OTPs, everything else, the end
 
 
 def notification_attempt(session: Session, notification_id: str, number: int) -> DeliveryAttempt:
@@ -65,7 +76,8 @@ class Dispatcher:
         self.providers = providers
         self.settings = settings
         self.clock = clock
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.PriorityQueue[tuple[int, int, str | None]] = queue.PriorityQueue()
+        self._order = count()
         self._queued: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -77,10 +89,35 @@ class Dispatcher:
 
     def _start(
         self, session: Session, notification_id: str, now: datetime
-    ) -> tuple[Notification, DeliveryAttempt, Message, Provider] | None:
-        """Under a row lock: move a due notification to `sending` and open an attempt."""
+    ) -> tuple[Notification, DeliveryAttempt, Message, Provider] | str | None:
+        """Under a row lock: move a due notification to `sending` and open an attempt;
+        an OTP too old to be of use ends here instead (its final status is returned)."""
         notification = session.get(Notification, notification_id, with_for_update=True)
+        if notification is not None and self._expire_if_late(session, notification, now):
+            return notification.status
         return self._begin_attempt(session, notification, now)
+
+    def _too_late(self, notification: Notification, when: datetime) -> bool:
+        """True when an OTP sent at `when` would arrive after it is of any use."""
+        age = (when - notification.created_at).total_seconds()
+        return is_otp(notification.template) and age > self.settings.otp_max_age
+
+    def _expire_if_late(self, session: Session, notification: Notification, now: datetime) -> bool:
+        if (
+            notification.status not in DUE
+            or notification.next_attempt_at is None
+            or notification.next_attempt_at > now
+            or not self._too_late(notification, now)
+        ):
+            return False
+        notification.failure_reason = REASON_EXPIRED
+        move(notification, TECHNICAL_FAILURE, now)
+        record_outcome_event(session, notification)
+        log.warning(
+            "OTP notification expired unsent",
+            extra={"notification_id": notification.id, "attempts": notification.attempts},
+        )
+        return True
 
     def _begin_attempt(
         self, session: Session, notification: Notification | None, now: datetime
@@ -138,10 +175,10 @@ class Dispatcher:
         database, so it completes in this same transaction: the final status is returned.
         Otherwise the message to hand to the provider once the transaction is committed."""
         now = self.clock()
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             started = self._start(session, notification_id, now)
-            if started is None:
-                return None
+            if started is None or isinstance(started, str):
+                return started
             notification, attempt, message, provider = started
             if not getattr(provider, "local", False):
                 return message, notification.attempts, provider
@@ -154,7 +191,7 @@ class Dispatcher:
 
     def _finish(self, notification_id: str, number: int, outcome: Outcome) -> str | None:
         now = self.clock()
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             notification = session.get(Notification, notification_id, with_for_update=True)
             if notification is None:
                 return None
@@ -176,15 +213,19 @@ class Dispatcher:
         elif result == Result.PERMANENT:
             notification.failure_reason = REASON_REJECTED
             move(notification, PERMANENT_FAILURE, now)
-        elif notification.attempts >= self.settings.max_attempts:
-            move(notification, TEMPORARY_FAILURE, now)
-            notification.failure_reason = REASON_RETRIES_EXHAUSTED
-            move(notification, TECHNICAL_FAILURE, now)
         else:
             move(notification, TEMPORARY_FAILURE, now)
-            delay = self.settings.retry_delays[notification.attempts - 1]
-            notification.next_attempt_at = now + timedelta(seconds=delay)
-            notification.lease_until = None
+            retry_at = None
+            if notification.attempts < self.settings.max_attempts:
+                delay = self.settings.retry_delays[notification.attempts - 1]
+                retry_at = now + timedelta(seconds=delay)
+            if retry_at is None or self._too_late(notification, retry_at):
+                # Out of tries, or (an OTP) out of time for another one.
+                notification.failure_reason = REASON_RETRIES_EXHAUSTED
+                move(notification, TECHNICAL_FAILURE, now)
+            else:
+                notification.next_attempt_at = retry_at
+                notification.lease_until = None
         if notification.status in (DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE):
             record_outcome_event(session, notification)
 
@@ -195,7 +236,7 @@ class Dispatcher:
             if claimed is not None:
                 self.attempted_total += 1
                 log.info(
-                    "notification delivered locally",
+                    "notification finished without a provider call",
                     extra={"notification_id": notification_id, "status": claimed},
                 )
             return claimed
@@ -222,24 +263,29 @@ class Dispatcher:
 
     # -- finding work -----------------------------------------------------------------------
 
-    def due_ids(self, limit: int | None = None) -> list[str]:
-        """Notifications whose next attempt is due, oldest first."""
+    def due(self, limit: int | None = None) -> list[tuple[str, bool]]:
+        """(id, is an OTP) of the notifications whose next attempt is due: OTPs first,
+        then oldest first."""
         now = self.clock()
+        otp = Notification.template.in_(sorted(OTP_TEMPLATES))
         with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Notification.id)
-                    .where(Notification.status.in_(DUE), Notification.next_attempt_at <= now)
-                    .order_by(Notification.next_attempt_at)
-                    .limit(limit or self.settings.poll_batch_size)
-                )
-            )
+            rows = session.execute(
+                select(Notification.id, Notification.template)
+                .where(Notification.status.in_(DUE), Notification.next_attempt_at <= now)
+                .order_by(case((otp, URGENT), else_=NORMAL), Notification.next_attempt_at)
+                .limit(limit or self.settings.poll_batch_size)
+            ).all()
+        return [(row.id, is_otp(row.template)) for row in rows]
+
+    def due_ids(self, limit: int | None = None) -> list[str]:
+        """Notifications whose next attempt is due: OTPs first, then oldest first."""
+        return [notification_id for notification_id, _ in self.due(limit)]
 
     def recover_lost(self) -> int:
         """Notifications left `sending` by a lost worker become due again."""
         now = self.clock()
         recovered = 0
-        with self.sessions.begin() as session:
+        with transaction(self.sessions) as session:
             lost = session.scalars(
                 select(Notification)
                 .where(Notification.status == SENDING, Notification.lease_until < now)
@@ -262,17 +308,25 @@ class Dispatcher:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def wake(self, notification_ids: Iterable[str]) -> None:
-        """Attempt these now (called after the command's transaction committed)."""
+    def wake(self, notification_ids: Iterable[str], *, urgent: bool = False) -> None:
+        """Attempt these now (called after the command's transaction committed); urgent
+        ones (OTPs) go ahead of every other waiting notification."""
+        priority = URGENT if urgent else NORMAL
         with self._lock:
             for notification_id in notification_ids:
                 if notification_id not in self._queued:
                     self._queued.add(notification_id)
-                    self._queue.put(notification_id)
+                    self._queue.put((priority, next(self._order), notification_id))
+
+    def wake_due(self) -> None:
+        """Hand over every due notification, OTPs marked urgent."""
+        due = self.due()
+        self.wake([i for i, otp in due if otp], urgent=True)
+        self.wake([i for i, otp in due if not otp])
 
     def _work(self) -> None:
         while True:
-            notification_id = self._queue.get()
+            _priority, _order, notification_id = self._queue.get()
             if notification_id is None:
                 return
             if self._stopping.is_set():
@@ -302,14 +356,14 @@ class Dispatcher:
             while not self._stopping.is_set():
                 try:
                     self.recover_lost()
-                    self.wake(self.due_ids())
+                    self.wake_due()
                 except Exception:
                     log.exception("delivery poll failed")
                 self._stopping.wait(self.settings.poll_interval)
         finally:
             self._running.clear()
             for _ in self._threads:
-                self._queue.put(None)
+                self._queue.put((STOP, next(self._order), None))
             for thread in self._threads:
                 thread.join(timeout=self.settings.sms_gateway_timeout + 10)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, overload
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +17,14 @@ from services.core.bus.names import Names
 from services.core.config import ServiceSettings
 from services.notify import SERVICE
 from services.notify.config import NotifySettings
-from services.notify.delivery import EVENT_DELIVERED, EVENT_FAILED, CommandError, accept
+from services.notify.context import NotifyContext
+from services.notify.delivery import (
+    EVENT_DELIVERED,
+    EVENT_FAILED,
+    CommandError,
+    accept,
+    is_otp,
+)
 from services.notify.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -23,33 +33,66 @@ PUBLISHED_EVENTS = (EVENT_DELIVERED, EVENT_FAILED)
 CONSUMED_COMMANDS = (NOTIFY_SEND,)
 
 
+@overload
+def build_consumer(
+    ctx: NotifyContext, dispatcher: Dispatcher, /, *, names: Names | None = None
+) -> Consumer: ...
+
+
+@overload
 def build_consumer(
     settings: ServiceSettings,
     sessions: sessionmaker[Session],
     notify_settings: NotifySettings,
     dispatcher: Dispatcher,
+    /,
     *,
     names: Names | None = None,
+) -> Consumer: ...
+
+
+def build_consumer(*args: Any, names: Names | None = None) -> Consumer:
+    """The service's consumer with every handler registered: `build_consumer(ctx,
+    dispatcher)`. The older form `(settings, sessions, notify_settings, dispatcher)` is
+    kept for callers outside the service (bench/notify.py) until they move to a context."""
+    if isinstance(args[0], NotifyContext):
+        ctx, dispatcher = args
+        return _consumer(ctx.settings, ctx.sessions, ctx.notify, dispatcher, ctx.clock, names)
+    settings, sessions, notify_settings, dispatcher = args
+    return _consumer(settings, sessions, notify_settings, dispatcher, utcnow, names)
+
+
+def _consumer(
+    settings: ServiceSettings,
+    sessions: sessionmaker[Session],
+    notify_settings: NotifySettings,
+    dispatcher: Dispatcher,
+    clock: Callable[[], datetime],
+    names: Names | None,
 ) -> Consumer:
-    """The service's consumer with every handler registered."""
     consumer = Consumer(SERVICE, sessions, settings.bus, names=names)
 
     @consumer.on_command(NOTIFY_SEND)
     def accept_send_command(session: Session, envelope: Envelope) -> None:
-        now = utcnow()
+        now = clock()
         try:
             created = accept(session, envelope, notify_settings, now)
         except CommandError as exc:
             # Never the personalisation: it may hold an OTP code.
             raise PermanentError(f"notify.send refused: {exc}") from exc
-        ids = []
+        urgent: list[str] = []
+        other: list[str] = []
         for notification in created:
             if dispatcher.is_local(notification.channel):
                 dispatcher.complete_locally(session, notification, now)
             else:
-                ids.append(notification.id)
-        if ids:
-            # Attempt right away, but only once the notifications are committed.
-            event.listen(session, "after_commit", lambda _s: dispatcher.wake(ids), once=True)
+                (urgent if is_otp(notification.template) else other).append(notification.id)
+        if urgent or other:
+            # Attempt right away, OTPs first, but only once the notifications are committed.
+            def wake(_session: Session) -> None:
+                dispatcher.wake(urgent, urgent=True)
+                dispatcher.wake(other)
+
+            event.listen(session, "after_commit", wake, once=True)
 
     return consumer

@@ -6,11 +6,11 @@ import argparse
 import sys
 from dataclasses import asdict
 
-from services.core.config import ConfigError, ServiceSettings
-from services.core.service import ServiceDatabase
+from services.core.config import ConfigError
 from services.notify import SERVICE
-from services.notify.app import MIGRATIONS
-from services.notify.config import NotifySettings
+from services.notify.context import MIGRATIONS, build_context
+
+SECRETS = ("sms_gateway_api_key", "smtp_password")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,22 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("load-demo", help="load the demo data (idempotent)")
     commands.add_parser("check-config", help="validate the NOTIFY_* settings and print them")
     args = parser.parse_args(argv)
+    try:
+        ctx = build_context()
+    except ConfigError as exc:
+        print(f"{SERVICE}: configuration refused: {exc}", file=sys.stderr)
+        return 2
     if args.command == "check-config":
-        try:
-            notify = NotifySettings.from_env()
-        except ConfigError as exc:
-            print(f"{SERVICE}: configuration refused: {exc}", file=sys.stderr)
-            return 2
-        for name, value in sorted(asdict(notify).items()):
-            secret = name in ("sms_gateway_api_key", "smtp_password")
-            print(f"{name}={'***' if secret and value else value}")
-        return 0
-    database = ServiceDatabase.open(ServiceSettings.from_env(SERVICE))
-    if args.command == "migrate":
-        database.migrate(MIGRATIONS)
+        for name, value in sorted(asdict(ctx.notify).items()):
+            print(f"{name}={'***' if name in SECRETS and value else value}")
+    elif args.command == "migrate":
+        ctx.database.migrate(MIGRATIONS)
         print(f"{SERVICE}: database migrated", file=sys.stderr)
     elif args.command == "load-demo":
         print(f"{SERVICE}: no demo data", file=sys.stderr)
+    ctx.database.engine.dispose()
     return 0
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.commands import Channel
 from services.core.bus.envelope import utcnow
+from services.core.db import transaction
 from services.notify.config import DEV_OUTBOX, NotifySettings
 from services.notify.models import DevOutboxMessage, InboxItem
 
@@ -91,7 +92,7 @@ class DevOutboxProvider:
 
     def send(self, message: Message) -> Outcome:
         try:
-            with self.sessions.begin() as session:
+            with transaction(self.sessions) as session:
                 return self.store(session, message)
         except IntegrityError:
             return Outcome(Result.DELIVERED)  # stored by an earlier attempt
@@ -124,7 +125,7 @@ class InboxProvider:
 
     def send(self, message: Message) -> Outcome:
         try:
-            with self.sessions.begin() as session:
+            with transaction(self.sessions) as session:
                 return self.store(session, message)
         except IntegrityError:
             return Outcome(Result.DELIVERED)  # stored by an earlier attempt

@@ -82,12 +82,15 @@ def mark_read(session: Session, account_id: str, item_id: str, now: datetime) ->
     )
 
 
-def dev_outbox(session: Session, to: str | None, limit: int) -> list[DevOutboxMessage]:
-    """What would have been sent, newest first, to one address or to anyone."""
-    query = select(DevOutboxMessage)
-    if to is not None:
-        query = query.where(DevOutboxMessage.to == to)
-    query = query.order_by(DevOutboxMessage.id.desc()).limit(limit)
+def dev_outbox(session: Session, to: str, limit: int) -> list[DevOutboxMessage]:
+    """What would have been sent to one address, newest first (never to everyone: the
+    messages hold OTP codes)."""
+    query = (
+        select(DevOutboxMessage)
+        .where(DevOutboxMessage.to == to)
+        .order_by(DevOutboxMessage.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

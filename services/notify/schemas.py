@@ -40,8 +40,12 @@ class InboxPageSchema(Schema):
 
 class DevOutboxQuerySchema(Schema):
     to = fields.String(
+        required=True,
         validate=validate.Length(min=3, max=320),
-        metadata={"description": "an e-mail address or a phone in any accepted form"},
+        metadata={
+            "description": "an e-mail address or a phone in any accepted form (required: "
+            "the messages hold OTP codes, so there is no listing of everyone's)"
+        },
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

@@ -13,13 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.bus.consumer import Consumer
 from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
-from services.core.service import ServiceDatabase
 from services.core.worker import Worker
 from services.notify import SERVICE
-from services.notify.config import NotifySettings
+from services.notify.context import NotifyContext, build_context
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
-from services.notify.providers import build_providers
 
 
 class NotifyWorker(Worker):
@@ -59,20 +57,16 @@ class NotifyWorker(Worker):
             self._dispatcher_thread.join()
 
 
-def build_worker(settings: ServiceSettings, notify_settings: NotifySettings) -> NotifyWorker:
-    database = ServiceDatabase.open(settings)
-    dispatcher = Dispatcher(
-        database.sessions, build_providers(notify_settings, database.sessions), notify_settings
-    )
-    consumer = build_consumer(settings, database.sessions, notify_settings, dispatcher)
-    return NotifyWorker(settings, database.engine, database.sessions, consumer, dispatcher)
+def build_worker(ctx: NotifyContext) -> NotifyWorker:
+    dispatcher = ctx.dispatcher()
+    consumer = build_consumer(ctx, dispatcher)
+    return NotifyWorker(ctx.settings, ctx.database.engine, ctx.sessions, consumer, dispatcher)
 
 
 def main() -> None:
     settings = ServiceSettings.from_env(SERVICE)
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    notify_settings = NotifySettings.from_env()
-    build_worker(settings, notify_settings).run_forever()
+    build_worker(build_context(settings)).run_forever()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.notify.app import create_app
 from services.notify.config import NotifySettings
+from services.notify.context import build_context
 from services.notify.dispatcher import Dispatcher
 from services.notify.models import DevOutboxMessage, InboxItem
 from services.notify.providers import build_providers
@@ -25,9 +26,9 @@ TOKENS = TokenFactory()
 
 def client_for(db: NotifyDb, settings: NotifySettings) -> FlaskClient:
     service = ServiceSettings(service="notify", database_url=db.url)
-    app = create_app(service, settings, verifier=TOKENS.verifier())
-    app.extensions["database"] = ServiceDatabase(db.engine, db.sessions)
-    return app.test_client()
+    database = ServiceDatabase(db.engine, db.sessions)
+    ctx = build_context(service, settings, database=database, verifier=TOKENS.verifier())
+    return create_app(ctx=ctx).test_client()
 
 
 @pytest.fixture
@@ -138,7 +139,16 @@ def test_the_dev_outbox_finds_a_phone_in_any_form_newest_first(
         assert set(items[0]) == {"channel", "to", "subject", "body", "created_at"}
     mail = client.get("/api/notify/dev/outbox?to=A.B@Example.VN").get_json()["items"]
     assert [i["body"] for i in mail] == ["mail"]
-    assert len(client.get("/api/notify/dev/outbox").get_json()["items"]) == 4
+
+
+def test_the_dev_outbox_lists_nobody_without_to(client: FlaskClient, notify_db: NotifyDb) -> None:
+    """Every recipient's messages, OTP codes included, must not be one request away."""
+    make_outbox_message(notify_db, "sms", "+84912345678", "Mã OTP 482913")
+    for query in ("", "?limit=500", "?to="):
+        response = client.get(f"/api/notify/dev/outbox{query}")
+        body = assert_problem(response, 422, "validation_error")
+        assert "482913" not in response.get_data(as_text=True)
+        assert "to" in body["errors"], query  # type: ignore[operator]
 
 
 def test_a_bad_dev_outbox_address_is_a_validation_problem(client: FlaskClient) -> None:

@@ -101,3 +101,25 @@ def test_check_config_prints_settings_without_secrets(
     monkeypatch.setenv("NOTIFY_SMS_PROVIDER", "dev-outbox")
     assert main(["check-config"]) == 2
     assert "dev outbox" in capsys.readouterr().err
+
+
+def test_the_otp_budget_is_its_own_and_never_below_a_lifted_status_cap() -> None:
+    defaults = NotifySettings.from_env({})
+    assert (defaults.sms_per_recipient_per_hour, defaults.otp_sms_per_recipient_per_hour) == (
+        10,
+        20,
+    )
+    assert defaults.otp_max_age == 300
+    lifted = NotifySettings.from_env({"NOTIFY_SMS_PER_RECIPIENT_PER_HOUR": "1000000"})
+    assert lifted.otp_sms_per_recipient_per_hour == 1000000
+    own = NotifySettings.from_env(
+        {
+            "NOTIFY_SMS_PER_RECIPIENT_PER_HOUR": "1000",
+            "NOTIFY_OTP_SMS_PER_RECIPIENT_PER_HOUR": "5",
+            "NOTIFY_OTP_MAX_AGE": "120",
+        }
+    )
+    assert (own.otp_sms_per_recipient_per_hour, own.otp_max_age) == (5, 120.0)
+    for bad in ({"NOTIFY_OTP_SMS_PER_RECIPIENT_PER_HOUR": "-1"}, {"NOTIFY_OTP_MAX_AGE": "0"}):
+        with pytest.raises(ConfigError):
+            NotifySettings.from_env(bad)
