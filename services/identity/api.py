@@ -15,6 +15,7 @@ from services.identity import sessions
 from services.identity.accounts import access_log, profile
 from services.identity.context import Caller
 from services.identity.models import Account
+from services.identity.password_change import PasswordChanges
 from services.identity.registration import RegistrationRequest
 from services.identity.service import Identity
 from services.identity.tokens import refused
@@ -265,3 +266,19 @@ def end_my_session(session_id: str) -> None:
     ctx = identity().ctx
     with transaction(ctx.sessions) as session:
         sessions.revoke_session(session, current_claims().sub, session_id, ctx.clock())
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(s.ChangePasswordSchema)
+@blp.response(204)
+@authenticated
+def change_my_password(body: dict[str, Any]) -> None:
+    """The current password, then a new one under the same rules; other sessions end."""
+    PasswordChanges(identity().ctx).change(
+        current_claims().sub,
+        _session_id(),
+        body["current_password"],
+        body["new_password"],
+        body["new_password_confirmation"],
+        caller(),
+    )

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from services.identity.sessions import device_summary, mask_ip
 from tests.identity.conftest import Clock, IdentityDb
-from tests.identity.flows import AN, API, HOA, bearer, register, start_login
+from tests.identity.flows import AN, API, HOA, PASSWORD, bearer, register, start_login
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -254,3 +254,87 @@ def test_ip_masking() -> None:
     assert mask_ip("2001:db8:85a3::8a2e:370:7334") == "2001:0db8:*"
     assert mask_ip("::ffff:10.1.2.3") == "10.1.*.*"
     assert mask_ip("not an ip") is None and mask_ip(None) is None
+
+
+# -- changing the password ------------------------------------------------------------
+
+
+def change_password(
+    client: FlaskClient, access_token: str, current: str, new: str, confirmation: str | None = None
+) -> Any:
+    return client.post(
+        f"{API}/me/password",
+        json={
+            "current_password": current,
+            "new_password": new,
+            "new_password_confirmation": new if confirmation is None else confirmation,
+        },
+        headers=bearer(access_token),
+    )
+
+
+def test_a_password_change_keeps_this_session_and_ends_every_other(
+    client: FlaskClient, identity_db: IdentityDb, clock: Clock
+) -> None:
+    register(client, identity_db, AN)
+    laptop = login_from(client, identity_db, clock, AN.citizen_id, AN.e164, CHROME_WINDOWS)
+    phone = login_from(client, identity_db, clock, AN.citizen_id, AN.e164, SAFARI_IPHONE)
+    new = "Doi#MatKhau2026"
+    changed = change_password(client, phone["access_token"], PASSWORD, new)
+    assert changed.status_code == 204, changed.get_json()
+    refused = client.post(f"{API}/tokens/refresh", json={"refresh_token": laptop["refresh_token"]})
+    assert refused.status_code == 401
+    kept = client.post(f"{API}/tokens/refresh", json={"refresh_token": phone["refresh_token"]})
+    assert kept.status_code == 200
+    assert [i["current"] for i in sessions_of(client, kept.get_json()["access_token"])] == [True]
+    old = client.post(f"{API}/logins", json={"username": AN.citizen_id, "password": PASSWORD})
+    assert old.status_code == 401
+    assert start_login(client, AN.citizen_id, new)["id"]
+
+
+def test_a_password_change_needs_the_current_password_and_the_same_rules(
+    client: FlaskClient, identity_db: IdentityDb, clock: Clock
+) -> None:
+    register(client, identity_db, AN)
+    pair = login_from(client, identity_db, clock, AN.citizen_id, AN.e164, CHROME_WINDOWS)
+    token = pair["access_token"]
+    wrong = change_password(client, token, "Sai#Mat1khau", "Doi#MatKhau2026")
+    assert wrong.status_code == 422
+    assert wrong.get_json()["code"] == "current_password_invalid"
+    assert wrong.get_json()["errors"]["current_password"] == ["Mật khẩu hiện tại không đúng."]
+    for new, rule in [
+        ("Nguyen#Moi2026", "contains_name"),
+        ("Mat#Khau1985x", "contains_birth_date"),
+        ("Aa1!aaaa", "too_predictable"),
+        ("P@ssw0rd", "too_common"),
+    ]:
+        weak = change_password(client, token, PASSWORD, new).get_json()
+        assert (weak["code"], weak["rule"]) == ("weak_password", rule), weak
+        assert weak["errors"]["new_password"] and "password" not in weak["errors"]
+    mismatch = change_password(client, token, PASSWORD, "Doi#MatKhau2026", "Doi#MatKhau2027")
+    assert mismatch.get_json()["code"] == "password_mismatch"
+    for body in ({}, {"current_password": PASSWORD}, [], "x"):
+        bad = client.post(f"{API}/me/password", json=body, headers=bearer(token))
+        assert bad.status_code == 422, body
+    anonymous = {
+        "current_password": PASSWORD,
+        "new_password": "Doi#MatKhau2026",
+        "new_password_confirmation": "Doi#MatKhau2026",
+    }
+    assert client.post(f"{API}/me/password", json=anonymous).status_code == 401
+    # Nothing changed: the old password still opens a login.
+    assert start_login(client, AN.citizen_id, PASSWORD)["id"]
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(
+    client: FlaskClient, identity_db: IdentityDb, clock: Clock
+) -> None:
+    register(client, identity_db, AN)
+    token = login_from(client, identity_db, clock, AN.citizen_id, AN.e164, CHROME_WINDOWS)[
+        "access_token"
+    ]
+    answers = [
+        change_password(client, token, f"Sai#Mat{i}khau", "Doi#MatKhau2026").status_code
+        for i in range(7)
+    ]
+    assert answers[:5] == [422] * 5 and answers[-1] == 429, answers
