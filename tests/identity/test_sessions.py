@@ -338,3 +338,11 @@ def test_wrong_current_passwords_are_throttled_like_logins(
         for i in range(7)
     ]
     assert answers[:5] == [422] * 5 and answers[-1] == 429, answers
+
+
+def test_openapi_lists_the_session_and_password_paths(client: FlaskClient) -> None:
+    paths = client.get(f"{API}/openapi.json").get_json()["paths"]
+    assert "post" in paths[f"{API}/logout"]
+    assert "get" in paths[f"{API}/me/sessions"]
+    assert "delete" in paths[f"{API}/me/sessions/{{session_id}}"]
+    assert "post" in paths[f"{API}/me/password"]
