@@ -8,9 +8,8 @@ guessability is zxcvbn's estimate (patterns: repeats, keyboard walks, l33t, date
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -19,8 +18,8 @@ from unidecode import unidecode
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from services.core.config import env_int
 from services.core.problems import Problem
+from services.identity.config import PasswordSettings
 
 MIN_NAME_PART = 3  # name parts shorter than this (An, Võ) are too common in words to refuse
 ESTIMATE_PREFIX = 64  # zxcvbn's cost grows with length; a longer tail only adds strength
@@ -71,29 +70,6 @@ SPECIFIC_PERSONAL = (
 )
 _LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s"})
 _LEET_L = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "l", "!": "i", "0": "o", "$": "s"})
-
-
-@dataclass(frozen=True)
-class PasswordSettings:
-    """How strict the rule is; read once from the environment."""
-
-    min_length: int = 8
-    max_length: int = 128
-    # zxcvbn's estimate of guesses, as a power of ten: below it a password is too predictable.
-    # 8 is zxcvbn's score 3 ("safely unguessable" for a throttled online attacker); 0 disables.
-    min_guesses_log10: int = 8
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PasswordSettings:
-        env = os.environ if env is None else env
-        d = cls()
-        return cls(
-            min_length=env_int(env, "IDENTITY_PASSWORD_MIN_LENGTH", d.min_length, minimum=8),
-            max_length=d.max_length,
-            min_guesses_log10=env_int(
-                env, "IDENTITY_PASSWORD_MIN_GUESSES_LOG10", d.min_guesses_log10, minimum=0
-            ),
-        )
 
 
 @cache

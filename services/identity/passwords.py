@@ -10,9 +10,8 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.identity.config import Argon2Parameters
+from services.identity.config import Argon2Parameters, PasswordSettings
 from services.identity.password_rules import (
-    PasswordSettings,
     Person,
     is_common,
     is_predictable,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from services.identity.config import PasswordSettings
 from services.identity.password_rules import (
-    PasswordSettings,
     Person,
     birth_date_forms,
     zxcvbn_common,
