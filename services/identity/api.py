@@ -11,9 +11,11 @@ from flask_smorest import Blueprint
 
 from services.core.auth import TokenVerifier, current_claims, require_auth
 from services.identity import schemas as s
+from services.identity import sessions
 from services.identity.accounts import access_log, profile
 from services.identity.context import Caller
 from services.identity.models import Account
+from services.identity.password_change import PasswordChanges
 from services.identity.registration import RegistrationRequest
 from services.identity.service import Identity
 from services.identity.tokens import refused
@@ -224,3 +226,59 @@ def jwks() -> Response:
     response = jsonify(identity().ctx.keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=60"
     return response
+
+
+# -- sessions (logout, the holder's sessions) -------------------------------------------
+
+
+def _session_id() -> str | None:
+    """The session (refresh family) of the caller's access token; older tokens have none."""
+    sid = current_claims().raw.get("sid")
+    return sid if isinstance(sid, str) else None
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.arguments(s.LogoutSchema)
+@blp.response(204)
+@authenticated
+def logout(body: dict[str, Any]) -> None:
+    """End the session of this refresh token: a later refresh answers 401."""
+    ctx = identity().ctx
+    with transaction(ctx.sessions) as session:
+        sessions.logout(session, current_claims().sub, body["refresh_token"], ctx.clock())
+
+
+@blp.route("/me/sessions", methods=["GET"])
+@blp.response(200, s.SessionsSchema)
+@authenticated
+def my_sessions() -> dict[str, Any]:
+    ctx = identity().ctx
+    with transaction(ctx.sessions) as session:
+        items = sessions.list_sessions(session, _account(session).id, _session_id(), ctx.clock())
+    return {"items": items, "total": len(items)}
+
+
+@blp.route("/me/sessions/<session_id>", methods=["DELETE"])
+@blp.response(204)
+@authenticated
+def end_my_session(session_id: str) -> None:
+    """End one of the holder's sessions (another device, or this one)."""
+    ctx = identity().ctx
+    with transaction(ctx.sessions) as session:
+        sessions.revoke_session(session, current_claims().sub, session_id, ctx.clock())
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(s.ChangePasswordSchema)
+@blp.response(204)
+@authenticated
+def change_my_password(body: dict[str, Any]) -> None:
+    """The current password, then a new one under the same rules; other sessions end."""
+    PasswordChanges(identity().ctx).change(
+        current_claims().sub,
+        _session_id(),
+        body["current_password"],
+        body["new_password"],
+        body["new_password_confirmation"],
+        caller(),
+    )

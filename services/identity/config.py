@@ -131,3 +131,26 @@ class IdentityConfig:
                 env, "IDENTITY_PURGE_INTERVAL_SECONDS", d.purge_interval_seconds, 1
             ),
         )
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    """How strict the rule is; read once from the environment."""
+
+    min_length: int = 8
+    max_length: int = 128
+    # zxcvbn's estimate of guesses, as a power of ten: below it a password is too predictable.
+    # 8 is zxcvbn's score 3 ("safely unguessable" for a throttled online attacker); 0 disables.
+    min_guesses_log10: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PasswordSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            min_length=env_int(env, "IDENTITY_PASSWORD_MIN_LENGTH", d.min_length, minimum=8),
+            max_length=d.max_length,
+            min_guesses_log10=env_int(
+                env, "IDENTITY_PASSWORD_MIN_GUESSES_LOG10", d.min_guesses_log10, minimum=0
+            ),
+        )

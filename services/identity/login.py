@@ -194,7 +194,9 @@ class Logins:
             result="success",
             **caller.__dict__,
         )
-        return self.ctx.tokens.issue(session, account).to_dict()
+        return self.ctx.tokens.issue(
+            session, account, ip=caller.ip, user_agent=caller.user_agent
+        ).to_dict()
 
     # -- lost OTP phone ---------------------------------------------------------------
 

@@ -188,3 +188,18 @@ class SigningKey(Base):
     private_key_encrypted: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     active_from: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SessionFamily(Base):
+    """One login's refresh-token family: what the account holder sees as a session."""
+
+    __tablename__ = "session_families"
+    __table_args__ = (Index("ix_session_families_account", "account_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # = RefreshToken.family_id
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

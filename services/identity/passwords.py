@@ -10,9 +10,16 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.identity.config import Argon2Parameters
+from services.identity.config import Argon2Parameters, PasswordSettings
+from services.identity.password_rules import (
+    Person,
+    is_common,
+    is_predictable,
+    password_settings,
+    personal_problems,
+)
 
-MIN_LENGTH = 8
+MIN_LENGTH = 8  # the default; IDENTITY_PASSWORD_MIN_LENGTH raises it
 MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
 
@@ -26,15 +33,23 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def password_problems(password: str, *, forbidden: tuple[str, ...] = ()) -> list[str]:
+def password_problems(
+    password: str,
+    *,
+    forbidden: tuple[str, ...] = (),
+    person: Person | None = None,
+    settings: PasswordSettings | None = None,
+) -> list[str]:
     """What the password lacks, as stable codes; empty when it passes the rule.
 
-    `forbidden` holds strings the password must not contain (citizen ID, phone digits).
+    `forbidden` holds strings the password must not contain (a staff username);
+    `person` the citizen's own data: name, birth date, citizen ID and phones.
     """
+    settings = settings or password_settings()
     problems = []
-    if len(password) < MIN_LENGTH:
+    if len(password) < settings.min_length:
         problems.append("too_short")
-    if len(password) > MAX_LENGTH:
+    if len(password) > settings.max_length:
         problems.append("too_long")
     if not any(c.islower() for c in password):
         problems.append("no_lowercase")
@@ -46,8 +61,14 @@ def password_problems(password: str, *, forbidden: tuple[str, ...] = ()) -> list
         problems.append("no_special")
     if any(item and item in password for item in forbidden):
         problems.append("contains_personal_data")
-    if password.casefold() in common_passwords():
+    person = person or Person()
+    for rule in personal_problems(password, person):
+        if rule not in problems:
+            problems.append(rule)
+    if is_common(password, common_passwords()):
         problems.append("too_common")
+    elif len(password) <= settings.max_length and is_predictable(password, person, settings):
+        problems.append("too_predictable")
     return problems
 
 

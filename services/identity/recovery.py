@@ -15,6 +15,7 @@ from services.identity.accounts import find_by_username, otp_phones
 from services.identity.context import IdentityContext
 from services.identity.login import throttle_key
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, RefreshToken, new_id
+from services.identity.person import person_of_account
 from services.identity.registration import check_password
 from services.identity.unit_of_work import transaction
 
@@ -98,7 +99,7 @@ class PasswordResets:
             account = session.get(Account, flow.account_id)
             if account is None:
                 raise NotFound()
-            personal = tuple(p for p in (account.citizen_id, flow.phone) if p)
+            personal = person_of_account(session, account)
         check_password(password, confirmation, personal)
         password_hash = self.ctx.hashing.hash(password)
         with transaction(self.ctx.sessions) as session:

@@ -26,7 +26,9 @@ from services.identity.citizen_ids import citizen_id_errors
 from services.identity.context import IdentityContext
 from services.identity.events import ACCOUNT_REGISTERED
 from services.identity.models import Flow, OtpChallengeRow, OtpSend, Registration, new_id
+from services.identity.password_rules import Person, weak_password
 from services.identity.passwords import password_problems
+from services.identity.person import person_of_registration
 from services.identity.unit_of_work import transaction
 
 PURPOSE = "registration"
@@ -163,8 +165,7 @@ class Registrations:
             registration = self._open(session, registration_id)
             if registration.status != OTP_VERIFIED:
                 raise Conflict("otp_not_verified")
-            reg_phone = registration.phone
-        check_password(password, confirmation, (registration.citizen_id, reg_phone))
+        check_password(password, confirmation, person_of_registration(registration))
         password_hash = self.ctx.hashing.hash(password)
         try:
             return self._create_account(registration_id, password_hash)
@@ -242,12 +243,15 @@ class Registrations:
             return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def check_password(password: str, confirmation: str, personal: tuple[str, ...]) -> None:
-    """422 weak_password (with the unmet rules) or password_mismatch."""
-    forbidden = tuple(p for item in personal for p in _variants(item))
-    problems = password_problems(password, forbidden=forbidden)
+def check_password(password: str, confirmation: str, personal: tuple[str, ...] | Person) -> None:
+    """422 weak_password (which rule failed, in Vietnamese) or password_mismatch."""
+    if isinstance(personal, Person):
+        problems = password_problems(password, person=personal)
+    else:
+        forbidden = tuple(p for item in personal for p in _variants(item))
+        problems = password_problems(password, forbidden=forbidden)
     if problems:
-        raise Problem("weak_password", status=422, rules=problems)
+        raise weak_password(problems)
     if password != confirmation:
         raise Problem("password_mismatch", status=422)
 

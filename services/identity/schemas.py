@@ -156,3 +156,27 @@ class JwkSchema(Schema):
 
 class JwksSchema(Schema):
     keys = fields.List(fields.Nested(JwkSchema), required=True)
+
+
+class LogoutSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SessionItemSchema(Schema):
+    id = fields.String()
+    created_at = fields.String()
+    last_used_at = fields.String()
+    device = fields.String(metadata={"description": "browser and system, from the user agent"})
+    ip = fields.String(allow_none=True, metadata={"description": "masked"})
+    current = fields.Boolean(metadata={"description": "the session of this access token"})
+
+
+class SessionsSchema(Schema):
+    items = fields.List(fields.Nested(SessionItemSchema))
+    total = fields.Integer()
+
+
+class ChangePasswordSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(max=1024))
+    new_password = fields.String(required=True, validate=validate.Length(max=1024))
+    new_password_confirmation = fields.String(required=True, validate=validate.Length(max=1024))

@@ -19,7 +19,7 @@ from services.core.bus.envelope import utcnow
 from services.core.problems import Unauthorized
 from services.identity.config import IdentityConfig
 from services.identity.keys import ALGORITHM, KeyRing
-from services.identity.models import Account, RefreshToken
+from services.identity.models import Account, RefreshToken, SessionFamily
 
 
 def token_hash(token: str) -> str:
@@ -71,7 +71,7 @@ class TokenIssuer:
         self.audience = audience
         self.clock = clock
 
-    def access_token(self, session: Session, account: Account) -> str:
+    def access_token(self, session: Session, account: Account, family_id: str | None = None) -> str:
         now = self.clock()
         claims: dict[str, Any] = {
             "sub": account.id,
@@ -86,6 +86,8 @@ class TokenIssuer:
         }
         if account.agency:
             claims["agency"] = account.agency
+        if family_id:
+            claims["sid"] = family_id  # the session (refresh family) this token belongs to
         kid, private = self.keys.signing_key(session)
         return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -103,11 +105,32 @@ class TokenIssuer:
         )
         return token
 
-    def issue(self, session: Session, account: Account) -> TokenPair:
-        """A new pair starting a new refresh family (a login)."""
-        refresh = self._new_refresh(session, account.id, str(uuid.uuid4()))
+    def issue(
+        self,
+        session: Session,
+        account: Account,
+        *,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair:
+        """A new pair starting a new refresh family (a login, a session)."""
+        family_id = str(uuid.uuid4())
+        now = self.clock()
+        session.add(
+            SessionFamily(
+                id=family_id,
+                account_id=account.id,
+                created_at=now,
+                last_used_at=now,
+                ip=(ip or "")[:64] or None,
+                user_agent=(user_agent or "")[:300] or None,
+            )
+        )
+        refresh = self._new_refresh(session, account.id, family_id)
         return TokenPair(
-            self.access_token(session, account), refresh, self.config.access_token_ttl_seconds
+            self.access_token(session, account, family_id),
+            refresh,
+            self.config.access_token_ttl_seconds,
         )
 
     def refresh(self, session: Session, presented: str) -> TokenPair | None:
@@ -137,9 +160,14 @@ class TokenIssuer:
         if account is None:
             return None
         row.used_at = now
+        family = session.get(SessionFamily, row.family_id)
+        if family is not None:
+            family.last_used_at = now
         refresh = self._new_refresh(session, account.id, row.family_id)
         return TokenPair(
-            self.access_token(session, account), refresh, self.config.access_token_ttl_seconds
+            self.access_token(session, account, row.family_id),
+            refresh,
+            self.config.access_token_ttl_seconds,
         )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "Sao#Mai2026xy"
+PASSWORD = "Sao#Dem2026xy"  # no demo subscriber's name in it (Đỗ Thị Mai Anh)
 OFFICER_PASSWORD = "CanBo#2026demo"
 # A simple online procedure (xác nhận tình trạng hôn nhân) executed by communes.
 PROCEDURE = "1.004873"

@@ -407,12 +407,12 @@ def test_login_offers_another_otp_phone_and_the_lost_phone_flow(
         "gender": "female",
         "phone": "0936789012",
     }
-    register_citizen(base, person, "Hang#2026demo")
+    register_citizen(base, person, "Cay#Tre2026demo")
     page = context.new_page()
     errors = Errors(page)
     page.goto(f"{base}/#/dang-nhap")
     page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
-    page.get_by_label(PASSWORD).fill("Hang#2026demo")
+    page.get_by_label(PASSWORD).fill("Cay#Tre2026demo")
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_text("Mã OTP đã được gửi đến số điện thoại 093")).to_be_visible()
     page.get_by_role("button", name="Chọn phương thức xác thực khác").click()
@@ -438,17 +438,17 @@ def test_login_offers_another_otp_phone_and_the_lost_phone_flow(
     seen = {code}
     page.get_by_label("Mã OTP").fill(read_otp(context, base, person["phone"], seen))
     page.get_by_role("button", name="Xác nhận").click()
-    page.get_by_label(PASSWORD).fill("Hang#2026moi")
-    page.get_by_label("Nhập lại mật khẩu").fill("Hang#2026khac")
+    page.get_by_label(PASSWORD).fill("Cay#Tre2026moi")
+    page.get_by_label("Nhập lại mật khẩu").fill("Cay#Tre2026khac")
     page.get_by_role("button", name="Đổi mật khẩu").click()
     expect(field(page, "password_confirmation").locator(".error")).to_be_visible()
-    page.get_by_label("Nhập lại mật khẩu").fill("Hang#2026moi")
+    page.get_by_label("Nhập lại mật khẩu").fill("Cay#Tre2026moi")
     page.get_by_role("button", name="Đổi mật khẩu").click()
     expect(page.get_by_text("Đã đặt lại mật khẩu.")).to_be_visible()
     shoot(page, screenshots, "password-reset")
     page.locator("main").get_by_role("link", name="Đăng nhập").click()
     page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
-    page.get_by_label(PASSWORD).fill("Hang#2026moi")
+    page.get_by_label(PASSWORD).fill("Cay#Tre2026moi")
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", name="Xác thực OTP")).to_be_visible()
     assert errors.items == []
@@ -490,10 +490,10 @@ def test_a_logged_in_citizen_handed_over_to_a_province_does_not_log_in_again(
         "gender": "male",
         "phone": "0357890123",
     }
-    register_citizen(base, person, "Tuan#2026demo")
+    register_citizen(base, person, "Song#Hong2026demo")
     page = context.new_page()
     page.goto(f"{base}/#/dang-nhap")
-    login(page, context, base, person["citizen_id"], "Tuan#2026demo", person["phone"])
+    login(page, context, base, person["citizen_id"], "Song#Hong2026demo", person["phone"])
     expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
     page.route(
         "**/api/provinces",
@@ -527,11 +527,11 @@ def test_a_citizen_adds_an_otp_phone_and_logs_in_with_it(
         "gender": "male",
         "phone": "0971234567",
     }
-    register_citizen(base, person, "Hung#2026demo")
+    register_citizen(base, person, "Nui#Rung2026demo")
     page = context.new_page()
     errors = Errors(page)
     page.goto(f"{base}/#/dang-nhap")
-    login(page, context, base, person["citizen_id"], "Hung#2026demo", person["phone"])
+    login(page, context, base, person["citizen_id"], "Nui#Rung2026demo", person["phone"])
     expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
 
     page.goto(f"{base}/#/tai-khoan")
@@ -549,7 +549,7 @@ def test_a_citizen_adds_an_otp_phone_and_logs_in_with_it(
     page.get_by_role("button", name="Đăng xuất").click()
     page.goto(f"{base}/#/dang-nhap")
     page.get_by_label("Tên đăng nhập").fill(person["citizen_id"])
-    page.get_by_label(PASSWORD).fill("Hung#2026demo")
+    page.get_by_label(PASSWORD).fill("Nui#Rung2026demo")
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("button", name="Chọn phương thức xác thực khác").click()
     expect(page.locator("#other-phones")).to_contain_text("086****456")
