@@ -32,7 +32,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope, utcnow
+from services.core.bus.envelope import Envelope
 from services.core.bus.models import BusBase, OutboxMessage
 from services.core.bus.names import Names
 from services.core.bus.outbox import OutboxContext, record_event
@@ -43,6 +43,7 @@ from services.core.bus.topology import (
     declare_exchanges,
     delete_namespace,
 )
+from services.core.clock import utcnow
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.scratch import scratch_database

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import Envelope, EnvelopeError, format_timestamp, utcnow
+from services.core.bus.envelope import Envelope, EnvelopeError
 from services.core.bus.models import InboxMessage
 from services.core.bus.names import (
     HEADER_ATTEMPTS,
@@ -41,6 +41,7 @@ from services.core.bus.topology import (
     declare_exchanges,
     declare_service_queues,
 )
+from services.core.clock import format_timestamp, utcnow
 from services.core.config import BusSettings
 from services.core.context import message_context
 from services.core.db import is_postgresql

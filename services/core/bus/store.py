@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
-from services.core.bus.envelope import utcnow
 from services.core.bus.models import OutboxMessage, RelayLease
+from services.core.clock import utcnow
 from services.core.db import READ_ONLY, URGENT_WRITE, is_postgresql
 
 LEASE_NAME = "outbox"
