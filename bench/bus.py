@@ -46,7 +46,7 @@ from services.core.bus.topology import (
 from services.core.clock import utcnow
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
-from services.core.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

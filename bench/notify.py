@@ -40,13 +40,13 @@ from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
 from services.notify.models import Notification
 from services.notify.providers import build_providers
+from tests.support.scratch import scratch_database
 
 DEADLINE = 150.0  # seconds for the whole run, whatever the machine
 

@@ -17,13 +17,13 @@ from services.core.bus.dlq import list_dead_letters, replay_dead_letters
 from services.core.bus.names import HEADER_FAILURE_KIND, HEADER_FAILURE_REASON, Names
 from services.core.bus.relay import OutboxRelay
 from services.core.bus.store import OutboxStore
-from services.core.bus.testing import HandledWaiter, wait_until
 from services.core.bus.topology import connection_parameters
 from services.core.config import BusSettings
 from tests.conftest import Database
 from tests.support.models import Effect
 from tests.support.proxy import FaultProxy
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 
 def effects(db: Database, message_id: str | None = None) -> int:
