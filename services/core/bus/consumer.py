@@ -35,6 +35,7 @@ from services.core.bus.names import (
     HEADER_ORIGINAL_ROUTING_KEY,
     Names,
 )
+from services.core.bus.reconnect import reconnect_until_stopped
 from services.core.bus.topology import (
     QueueSpec,
     connection_parameters,
@@ -165,23 +166,22 @@ class Consumer:
 
     def run(self) -> None:
         """Consume, reconnect with backoff after any loss; return after stop()."""
-        backoff = 0.2
-        while not self._stopping.is_set():
-            started = time.monotonic()
-            try:
-                self._consume_until_stopped()
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
-            finally:
-                self._connected.clear()
-                CONSUMER_CONNECTED.labels(self.service).set(0)
-                self._close_connection()
-            if self._stopping.is_set():
-                break
-            if time.monotonic() - started > 10:
-                backoff = 0.2
-            self._stopping.wait(backoff)
-            backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        reconnect_until_stopped(
+            self._consume_until_stopped,
+            stopping=self._stopping,
+            max_backoff=self.settings.reconnect_max_backoff,
+            errors=(pika.exceptions.AMQPError, OSError),
+            on_error=self._on_connection_lost,
+            after=self._after_connection,
+        )
+
+    def _on_connection_lost(self, exc: BaseException) -> None:
+        log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
+
+    def _after_connection(self) -> None:
+        self._connected.clear()
+        CONSUMER_CONNECTED.labels(self.service).set(0)
+        self._close_connection()
 
     def stop(self) -> None:
         """Finish the message in hand, then close (safe from a signal handler or thread)."""

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.bus.envelope import CONTENT_TYPE, PERSISTENT
 from services.core.bus.names import Names
 from services.core.bus.outbox import COMMAND
+from services.core.bus.reconnect import reconnect_until_stopped
 from services.core.bus.store import Claim, OutboxStore, PendingMessage, SqliteClaim
 from services.core.bus.topology import connection_parameters, declare_exchanges
 from services.core.bus.wake import PostgresListener, SqliteWalWatcher
@@ -128,35 +129,38 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Connect, relay, reconnect with backoff after any loss; return after stop()."""
-        backoff = 0.2
-        while not self._stopping.is_set():
-            started = time.monotonic()
-            try:
-                self._declare_topology()
-                self._generation += 1
-                self._connection = SelectConnection(
-                    connection_parameters(self.settings),
-                    on_open_callback=self._on_connection_open,
-                    on_open_error_callback=self._on_connection_error,
-                    on_close_callback=self._on_connection_closed,
-                )
-                self._connection.ioloop.start()
-            except Exception as exc:
-                log.warning("relay connection failed: %s", exc, extra={"service": self.service})
-            finally:
-                self._connected.clear()
-                RELAY_CONNECTED.labels(self.service).set(0)
-                self._abandon_batches()
-            if self._stopping.is_set():
-                break
-            if time.monotonic() - started > 10:
-                backoff = 0.2
-            self._stopping.wait(backoff)
-            backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        reconnect_until_stopped(
+            self._relay_until_closed,
+            stopping=self._stopping,
+            max_backoff=self.settings.reconnect_max_backoff,
+            errors=(Exception,),
+            on_error=self._on_connection_failed,
+            after=self._after_connection,
+        )
         self._marker.shutdown(wait=True)
         self._db.submit(self.store.release_lease).result()
         self._db.shutdown(wait=True)
         self.store.close()
+
+    def _relay_until_closed(self) -> None:
+        """One connection: declare, connect, run its loop until the connection ends."""
+        self._declare_topology()
+        self._generation += 1
+        self._connection = SelectConnection(
+            connection_parameters(self.settings),
+            on_open_callback=self._on_connection_open,
+            on_open_error_callback=self._on_connection_error,
+            on_close_callback=self._on_connection_closed,
+        )
+        self._connection.ioloop.start()
+
+    def _on_connection_failed(self, exc: BaseException) -> None:
+        log.warning("relay connection failed: %s", exc, extra={"service": self.service})
+
+    def _after_connection(self) -> None:
+        self._connected.clear()
+        RELAY_CONNECTED.labels(self.service).set(0)
+        self._abandon_batches()
 
     def stop(self) -> None:
         """Ask the relay to finish the batches in flight and close (thread-safe)."""
