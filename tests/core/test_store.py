@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from services.core.bus import record_event
+from services.core.bus.claims import Claim
 from services.core.bus.models import OutboxMessage
-from services.core.bus.store import Claim, OutboxStore, SqliteClaim
+from services.core.bus.sqlite import SqliteClaim
+from services.core.bus.store import OutboxStore
 from tests.conftest import Database
 
 

@@ -20,12 +20,10 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.bus import postgresql, sqlite
 from services.core.bus.envelope import Envelope, EnvelopeError
-from services.core.bus.models import InboxMessage
 from services.core.bus.names import (
     HEADER_ATTEMPTS,
     HEADER_FAILED_AT,
@@ -315,14 +313,9 @@ class Consumer:
             }
             for envelope in envelopes
         ]
-        insert = postgresql_insert if is_postgresql(session) else sqlite_insert
-        statement = (
-            insert(InboxMessage)
-            .values(values)
-            .on_conflict_do_nothing()
-            .returning(InboxMessage.message_id)
-        )
-        return set(session.scalars(statement))
+        if is_postgresql(session):
+            return postgresql.record_in_inbox(session, values)
+        return sqlite.record_in_inbox(session, values)
 
     def _run_handler(self, session: Session, handler: Handler, envelope: Envelope) -> None:
         with message_context(envelope.correlation_id, envelope.id):

@@ -29,13 +29,15 @@ from pika.spec import Basic, BasicProperties
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.bus.claims import Claim, PendingMessage
 from services.core.bus.envelope import CONTENT_TYPE, PERSISTENT
 from services.core.bus.names import Names
 from services.core.bus.outbox import COMMAND
+from services.core.bus.postgresql import PostgresListener
 from services.core.bus.reconnect import reconnect_until_stopped
-from services.core.bus.store import Claim, OutboxStore, PendingMessage, SqliteClaim
+from services.core.bus.sqlite import SqliteClaim, SqliteWalWatcher
+from services.core.bus.store import OutboxStore
 from services.core.bus.topology import connection_parameters, declare_exchanges
-from services.core.bus.wake import PostgresListener, SqliteWalWatcher
 from services.core.config import BusSettings
 from services.core.metrics import (
     OUTBOX_PUBLISH_FAILURES,
