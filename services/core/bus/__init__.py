@@ -6,6 +6,7 @@ process). Consuming: `Consumer` with idempotent handlers. Running both: `Worker`
 names and payloads are the services' contracts (`services.core.contracts`), not the bus's.
 """
 
+from services.core.bus.batches import BatchTimes
 from services.core.bus.consumer import Consumer, Handler, PermanentError
 from services.core.bus.dlq import (
     DeadLetter,
@@ -18,7 +19,7 @@ from services.core.bus.migration import create_bus_tables, drop_bus_tables
 from services.core.bus.models import BigId, BusBase, InboxMessage, OutboxMessage
 from services.core.bus.names import Names
 from services.core.bus.outbox import OutboxContext, record_event, send_command
-from services.core.bus.relay import BatchTimes, OutboxRelay
+from services.core.bus.relay import OutboxRelay
 from services.core.bus.relay_process import RelayProcess
 from services.core.bus.store import OutboxStatus, OutboxStore, PendingMessage
 from services.core.bus.topology import (
