@@ -31,14 +31,19 @@ from pika.adapters.select_connection import SelectConnection
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.batches import BatchTimes
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope
-from services.core.bus.models import BusBase, OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import OutboxStore, PendingMessage
+from services.core.bus import (
+    BatchTimes,
+    BusBase,
+    Consumer,
+    Envelope,
+    Names,
+    OutboxContext,
+    OutboxMessage,
+    OutboxRelay,
+    OutboxStore,
+    PendingMessage,
+    record_event,
+)
 from services.core.bus.topology import (
     connection_parameters,
     declare_exchanges,

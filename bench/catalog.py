@@ -31,7 +31,7 @@ from services.catalog.app import MIGRATIONS
 from services.catalog.catalogue import ProcedureQuery, search_procedures
 from services.catalog.folding import folded_text
 from services.catalog.models import Agency, Field, Procedure, ProcedureAgency
-from services.core.bus.outbox import OutboxContext
+from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
 from tests.support.scratch import scratch_database

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from services.core.bus.outbox import OutboxContext
+from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.service import ServiceDatabase
 from services.dossier.app import MIGRATIONS

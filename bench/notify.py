@@ -30,12 +30,15 @@ import pika
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.bus import (
+    Consumer,
+    Envelope,
+    Names,
+    OutboxContext,
+    OutboxRelay,
+    connection_parameters,
+    delete_namespace,
+)
 from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory

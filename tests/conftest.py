@@ -22,10 +22,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.models import BusBase
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext
-from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.bus import BusBase, Names, OutboxContext, connection_parameters, delete_namespace
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
 from tests.support.models import SampleBase

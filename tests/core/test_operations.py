@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.core.bus import record_event
-from services.core.bus.names import Names
+from services.core.bus import Names, record_event
 from services.core.cli import main as portal
 from services.core.config import BusSettings, ConfigError, ServiceSettings
 from tests.conftest import Database

@@ -15,8 +15,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from prometheus_client import REGISTRY
 
-from services.core.bus import RelayProcess, record_event
-from services.core.bus.names import Names
+from services.core.bus import Names, RelayProcess, record_event
 from services.core.config import BusSettings, ConfigError, ServiceSettings
 from tests.conftest import Database
 from tests.core.test_relay import bind_probe, drain, pending
