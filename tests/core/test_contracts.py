@@ -10,9 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from services.core import clock
-from services.core.bus import commands as old_commands
-from services.core.bus import envelope as old_envelope
 from services.core.contracts import MESSAGES, Message, catalog, dossier, identity, notify
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,15 +81,6 @@ def test_every_template_has_its_files_and_reads_only_its_keys() -> None:
         text = "".join(p.read_text(encoding="utf-8") for p in (folder / template).iterdir())
         used = set(re.findall(r"\{([a-z_]+)\}", text)) - {"next_step"}  # derived by notify
         assert used == set(keys), template
-
-
-def test_the_old_import_paths_still_give_the_same_objects() -> None:
-    assert old_commands.Template is notify.Template
-    assert old_commands.Channel is notify.Channel
-    assert old_commands.NOTIFY_SEND == notify.NOTIFY_SEND
-    assert old_commands.send_notification is notify.send_notification
-    assert old_envelope.utcnow is clock.utcnow
-    assert old_envelope.format_timestamp is clock.format_timestamp
 
 
 SHIM_MARK = "# transitional re-export: removed once services import services.core.bus / contracts"
