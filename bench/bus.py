@@ -31,21 +31,28 @@ from pika.adapters.select_connection import SelectConnection
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope, utcnow
-from services.core.bus.models import BusBase, OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.relay import BatchTimes, OutboxRelay
-from services.core.bus.store import OutboxStore, PendingMessage
+from services.core.bus import (
+    BatchTimes,
+    BusBase,
+    Consumer,
+    Envelope,
+    Names,
+    OutboxContext,
+    OutboxMessage,
+    OutboxRelay,
+    OutboxStore,
+    PendingMessage,
+    record_event,
+)
 from services.core.bus.topology import (
     connection_parameters,
     declare_exchanges,
     delete_namespace,
 )
+from services.core.clock import utcnow
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
-from services.core.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

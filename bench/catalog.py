@@ -31,10 +31,10 @@ from services.catalog.app import MIGRATIONS
 from services.catalog.catalogue import ProcedureQuery, search_procedures
 from services.catalog.folding import folded_text
 from services.catalog.models import Agency, Field, Procedure, ProcedureAgency
-from services.core.bus.outbox import OutboxContext
+from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from services.core.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

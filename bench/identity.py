@@ -30,7 +30,7 @@ import urllib3
 from sqlalchemy import bindparam, select
 
 from deploy.simulators.carrier import SubscriberRegistry, make_server
-from services.core.bus.models import OutboxMessage
+from services.core.bus import OutboxMessage
 from services.core.db import make_engine
 from services.identity.config import IdentityConfig
 from services.identity.passwords import PasswordHashing

@@ -30,22 +30,26 @@ import pika
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope, utcnow
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.bus import (
+    Consumer,
+    Envelope,
+    Names,
+    OutboxContext,
+    OutboxRelay,
+    connection_parameters,
+    delete_namespace,
+)
+from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
 from services.notify.models import Notification
 from services.notify.providers import build_providers
+from tests.support.scratch import scratch_database
 
 DEADLINE = 150.0  # seconds for the whole run, whatever the machine
 

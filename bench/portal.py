@@ -40,8 +40,7 @@ import pika
 import requests
 from sqlalchemy import create_engine, text
 
-from services.core.bus.names import Names
-from services.core.bus.topology import connection_parameters
+from services.core.bus import Names, connection_parameters
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine
 from tests.support.journey import PortalClient, bearer, subscribers

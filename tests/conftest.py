@@ -22,14 +22,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.models import BusBase
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext
-from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.bus import BusBase, Names, OutboxContext, connection_parameters, delete_namespace
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
-from services.core.scratch import scratch_database
 from tests.support.models import SampleBase
+from tests.support.scratch import scratch_database
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

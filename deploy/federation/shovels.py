@@ -27,9 +27,9 @@ from urllib.parse import quote
 
 import requests
 
-from services.catalog.constants import PROCEDURE_EVENTS
 from services.core.bus.names import Names
 from services.core.bus.topology import UNROUTED_SUFFIX, UNROUTED_TTL_MS
+from services.core.contracts.catalog import PROCEDURE_EVENTS
 
 FEDERATION_QUEUE = "federation.catalog"
 CATALOG_EVENTS = PROCEDURE_EVENTS

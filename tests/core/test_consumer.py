@@ -11,19 +11,23 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus import Envelope, record_event
+from services.core.bus import (
+    Envelope,
+    OutboxRelay,
+    OutboxStore,
+    connection_parameters,
+    list_dead_letters,
+    record_event,
+    replay_dead_letters,
+)
 from services.core.bus.consumer import Consumer, PermanentError, topic_matches
-from services.core.bus.dlq import list_dead_letters, replay_dead_letters
 from services.core.bus.names import HEADER_FAILURE_KIND, HEADER_FAILURE_REASON, Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import OutboxStore
-from services.core.bus.testing import HandledWaiter, wait_until
-from services.core.bus.topology import connection_parameters
 from services.core.config import BusSettings
 from tests.conftest import Database
 from tests.support.models import Effect
 from tests.support.proxy import FaultProxy
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 
 def effects(db: Database, message_id: str | None = None) -> int:

@@ -14,17 +14,20 @@ import pika
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus import Envelope, record_event
-from services.core.bus.consumer import Consumer
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import OutboxStore
-from services.core.bus.testing import HandledWaiter, wait_until
-from services.core.bus.topology import connection_parameters
+from services.core.bus import (
+    Consumer,
+    Envelope,
+    Names,
+    OutboxRelay,
+    OutboxStore,
+    connection_parameters,
+    record_event,
+)
 from services.core.config import BusSettings
 from tests.conftest import Database
 from tests.support.models import Effect
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from services.core import db
-from services.core.bus.store import SqliteClaim
+from services.core.bus.sqlite import SqliteClaim
 from services.core.db import (
     MAX_PAUSE,
     READ_ONLY,

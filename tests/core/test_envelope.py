@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.core.bus.envelope import Envelope, EnvelopeError
+from services.core.bus import Envelope, EnvelopeError
 
 
 def test_envelope_round_trips_through_its_body() -> None:

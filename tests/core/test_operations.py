@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from services.core.bus import record_event
-from services.core.bus.names import Names
-from services.core.bus.testing import wait_until
+from services.core.bus import Names, record_event
 from services.core.cli import main as portal
 from services.core.config import BusSettings, ConfigError, ServiceSettings
 from tests.conftest import Database
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

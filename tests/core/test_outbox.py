@@ -3,8 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from services.core.bus import record_event, send_command
-from services.core.bus.models import OutboxMessage
+from services.core.bus import OutboxMessage, record_event, send_command
 from services.core.context import message_context
 from tests.conftest import Database
 from tests.support.models import Thing

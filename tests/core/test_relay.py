@@ -7,16 +7,19 @@ import json
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import select
 
-from services.core.bus import record_event, send_command
-from services.core.bus.models import OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import OutboxStore
-from services.core.bus.testing import wait_until
-from services.core.bus.topology import declare_exchanges
+from services.core.bus import (
+    Names,
+    OutboxMessage,
+    OutboxRelay,
+    OutboxStore,
+    declare_exchanges,
+    record_event,
+    send_command,
+)
 from services.core.config import BusSettings
 from tests.conftest import Database
 from tests.support.running import running
+from tests.support.waiting import wait_until
 
 
 def bind_probe(channel: BlockingChannel, names: Names, exchange: str, key: str) -> str:

@@ -15,13 +15,11 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from prometheus_client import REGISTRY
 
-from services.core.bus import record_event
-from services.core.bus.names import Names
-from services.core.bus.testing import wait_until
+from services.core.bus import Names, RelayProcess, record_event
 from services.core.config import BusSettings, ConfigError, ServiceSettings
-from services.core.relay_process import RelayProcess
 from tests.conftest import Database
 from tests.core.test_relay import bind_probe, drain, pending
+from tests.support.waiting import wait_until
 
 
 def test_the_relay_process_publishes_and_comes_back_after_being_killed(
@@ -74,7 +72,7 @@ SUPERVISOR = textwrap.dedent(
     """
     import json, os
     from services.core.config import BusSettings, ConfigError, ServiceSettings
-    from services.core.relay_process import RelayProcess
+    from services.core.bus import RelayProcess
     bus = BusSettings(amqp_url=os.environ["T_AMQP"], namespace=os.environ["T_NAMESPACE"])
     url = os.environ["T_DB"]
     settings = ServiceSettings(service="test", database_url=url, bus=bus)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from services.core.bus import record_event
-from services.core.bus.models import OutboxMessage
-from services.core.bus.store import Claim, OutboxStore, SqliteClaim
+from services.core.bus import OutboxMessage, OutboxStore, record_event
+from services.core.bus.claims import Claim
+from services.core.bus.sqlite import SqliteClaim
 from tests.conftest import Database
 
 

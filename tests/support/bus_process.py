@@ -16,12 +16,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.store import Claim, PostgresClaim, SqliteClaim
+from services.core.bus import Consumer, Envelope, Names, OutboxContext, OutboxRelay
+from services.core.bus.claims import Claim
+from services.core.bus.postgresql import PostgresClaim
+from services.core.bus.sqlite import SqliteClaim
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
 from tests.support.models import Effect

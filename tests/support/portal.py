@@ -28,8 +28,7 @@ from pathlib import Path
 import pika
 
 from gateway.config import DEFAULT_RATE_LIMITS
-from services.core.bus.names import Names
-from services.core.bus.topology import connection_parameters, delete_namespace
+from services.core.bus import Names, connection_parameters, delete_namespace
 from services.core.config import BusSettings
 
 ROOT = Path(__file__).resolve().parents[2]

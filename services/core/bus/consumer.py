@@ -20,12 +20,10 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import Envelope, EnvelopeError, format_timestamp, utcnow
-from services.core.bus.models import InboxMessage
+from services.core.bus import postgresql, sqlite
+from services.core.bus.envelope import Envelope, EnvelopeError
 from services.core.bus.names import (
     HEADER_ATTEMPTS,
     HEADER_FAILED_AT,
@@ -35,12 +33,14 @@ from services.core.bus.names import (
     HEADER_ORIGINAL_ROUTING_KEY,
     Names,
 )
+from services.core.bus.reconnect import reconnect_until_stopped
 from services.core.bus.topology import (
     QueueSpec,
     connection_parameters,
     declare_exchanges,
     declare_service_queues,
 )
+from services.core.clock import format_timestamp, utcnow
 from services.core.config import BusSettings
 from services.core.context import message_context
 from services.core.db import is_postgresql
@@ -164,23 +164,22 @@ class Consumer:
 
     def run(self) -> None:
         """Consume, reconnect with backoff after any loss; return after stop()."""
-        backoff = 0.2
-        while not self._stopping.is_set():
-            started = time.monotonic()
-            try:
-                self._consume_until_stopped()
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
-            finally:
-                self._connected.clear()
-                CONSUMER_CONNECTED.labels(self.service).set(0)
-                self._close_connection()
-            if self._stopping.is_set():
-                break
-            if time.monotonic() - started > 10:
-                backoff = 0.2
-            self._stopping.wait(backoff)
-            backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        reconnect_until_stopped(
+            self._consume_until_stopped,
+            stopping=self._stopping,
+            max_backoff=self.settings.reconnect_max_backoff,
+            errors=(pika.exceptions.AMQPError, OSError),
+            on_error=self._on_connection_lost,
+            after=self._after_connection,
+        )
+
+    def _on_connection_lost(self, exc: BaseException) -> None:
+        log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
+
+    def _after_connection(self) -> None:
+        self._connected.clear()
+        CONSUMER_CONNECTED.labels(self.service).set(0)
+        self._close_connection()
 
     def stop(self) -> None:
         """Finish the message in hand, then close (safe from a signal handler or thread)."""
@@ -314,14 +313,9 @@ class Consumer:
             }
             for envelope in envelopes
         ]
-        insert = postgresql_insert if is_postgresql(session) else sqlite_insert
-        statement = (
-            insert(InboxMessage)
-            .values(values)
-            .on_conflict_do_nothing()
-            .returning(InboxMessage.message_id)
-        )
-        return set(session.scalars(statement))
+        if is_postgresql(session):
+            return postgresql.record_in_inbox(session, values)
+        return sqlite.record_in_inbox(session, values)
 
     def _run_handler(self, session: Session, handler: Handler, envelope: Envelope) -> None:
         with message_context(envelope.correlation_id, envelope.id):

@@ -10,23 +10,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from services.core.clock import format_timestamp, utcnow
+
+# transitional re-export: removed once services import services.core.bus / contracts
+__all__ = ["CONTENT_TYPE", "PERSISTENT", "Envelope", "EnvelopeError", "format_timestamp", "utcnow"]
+
 CONTENT_TYPE = "application/json"
 PERSISTENT = 2
 
 
 class EnvelopeError(ValueError):
     """A message body is not a valid envelope."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, as the contract shows."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 class EnvelopeSchema(Schema):

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.core.bus.envelope import Envelope, utcnow
+from services.core.bus.envelope import Envelope
 from services.core.bus.models import OutboxMessage
-from services.core.bus.wake import notify_on_commit
+from services.core.bus.postgresql import notify_on_commit
+from services.core.clock import utcnow
 from services.core.context import causation_id_var, correlation_id_var
 
 EVENT = "event"
@@ -70,7 +71,8 @@ def _add(
             attempts=0,
         )
     )
-    notify_on_commit(session)
+    if session.get_bind().dialect.name == "postgresql":
+        notify_on_commit(session)  # wake the relays when this transaction commits
     return envelope
 
 

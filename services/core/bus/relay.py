@@ -7,6 +7,9 @@ broker connection keeps publishing while the database answers and a claim need n
 for the previous batch's marks. A returned (unroutable) or nacked message is a failure,
 retried later with backoff. A row is published only when every earlier row of its
 subject is, so order per aggregate holds across several relays.
+
+This module is the connection's lifecycle and the claiming; what becomes of each batch
+between its claim and its marks is bus/batches.py, the database's part bus/store.py.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pika
 from pika.adapters.select_connection import PollEvents, SelectConnection
@@ -29,43 +31,18 @@ from pika.spec import Basic, BasicProperties
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import CONTENT_TYPE, PERSISTENT
+from services.core.bus.batches import Batches, BatchTimes, notify_loop
+from services.core.bus.claims import Claim, PendingMessage
 from services.core.bus.names import Names
-from services.core.bus.outbox import COMMAND
-from services.core.bus.store import Claim, OutboxStore, PendingMessage, SqliteClaim
+from services.core.bus.postgresql import PostgresListener
+from services.core.bus.reconnect import reconnect_until_stopped
+from services.core.bus.sqlite import SqliteWalWatcher
+from services.core.bus.store import OutboxStore
 from services.core.bus.topology import connection_parameters, declare_exchanges
-from services.core.bus.wake import PostgresListener, SqliteWalWatcher
 from services.core.config import BusSettings
-from services.core.metrics import (
-    OUTBOX_PUBLISH_FAILURES,
-    OUTBOX_PUBLISHED,
-    RELAY_CONNECTED,
-)
+from services.core.metrics import RELAY_CONNECTED
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BatchTimes:
-    """When (time.time()) a batch reached each stage; for benchmarks and diagnosis."""
-
-    asked: float = 0.0  # the loop asked the database thread for a claim
-    claimed: float = 0.0  # the claim's statement returned
-    published: float = 0.0  # every row handed to the connection
-    confirmed: float = 0.0  # the last confirm (or return) arrived
-    marked: float = 0.0  # the marks committed
-
-
-@dataclass
-class _Batch:
-    """One claim on its way: tags awaiting a confirm, and what became of its rows."""
-
-    claim: Claim
-    times: BatchTimes
-    pending: set[int] = field(default_factory=set)
-    published: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-    timer: Any = None
 
 
 class OutboxRelay:
@@ -91,7 +68,6 @@ class OutboxRelay:
         self._handoff: queue.SimpleQueue[tuple[int, Claim | None, Exception | None, BatchTimes]] = (
             queue.SimpleQueue()
         )
-        self._batch_observers: list[Callable[[list[PendingMessage], BatchTimes], None]] = []
         self._listener: PostgresListener | None = None
         self._wal: SqliteWalWatcher | None = None
         self._last_full_claim = 0.0
@@ -102,61 +78,58 @@ class OutboxRelay:
         self._generation = 0
         self._claiming = False
         self._recheck = False
-        self._batches: dict[int, _Batch] = {}
-        self._marking: dict[int, _Batch] = {}  # confirmed, their marks not yet committed
-        # Confirmed batches the marking thread has not taken yet (both threads use it).
-        self._to_mark: list[tuple[int, _Batch]] = []
-        self._to_mark_lock = threading.Lock()
-        self._batch_counter = 0
-        self._tag_row: dict[int, PendingMessage] = {}
-        self._tag_batch: dict[int, int] = {}
-        self._by_message_id: dict[str, int] = {}
-        self._next_tag = 0
+        self._batches = Batches(self.store, settings, service)
         self._timer: Any = None
         self._last_prune = 0.0
-        self.published_total = 0
 
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def published_total(self) -> int:
+        return self._batches.published_total
+
     def observe_batches(self, observer: Callable[[list[PendingMessage], BatchTimes], None]) -> None:
         """Call `observer(rows, times)` after each batch is marked (marking thread)."""
-        self._batch_observers.append(observer)
+        self._batches.observers.append(observer)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def run(self) -> None:
         """Connect, relay, reconnect with backoff after any loss; return after stop()."""
-        backoff = 0.2
-        while not self._stopping.is_set():
-            started = time.monotonic()
-            try:
-                self._declare_topology()
-                self._generation += 1
-                self._connection = SelectConnection(
-                    connection_parameters(self.settings),
-                    on_open_callback=self._on_connection_open,
-                    on_open_error_callback=self._on_connection_error,
-                    on_close_callback=self._on_connection_closed,
-                )
-                self._connection.ioloop.start()
-            except Exception as exc:
-                log.warning("relay connection failed: %s", exc, extra={"service": self.service})
-            finally:
-                self._connected.clear()
-                RELAY_CONNECTED.labels(self.service).set(0)
-                self._abandon_batches()
-            if self._stopping.is_set():
-                break
-            if time.monotonic() - started > 10:
-                backoff = 0.2
-            self._stopping.wait(backoff)
-            backoff = min(self.settings.reconnect_max_backoff, backoff * 2)
+        reconnect_until_stopped(
+            self._relay_until_closed,
+            stopping=self._stopping,
+            max_backoff=self.settings.reconnect_max_backoff,
+            errors=(Exception,),
+            on_error=self._on_connection_failed,
+            after=self._after_connection,
+        )
         self._marker.shutdown(wait=True)
         self._db.submit(self.store.release_lease).result()
         self._db.shutdown(wait=True)
         self.store.close()
+
+    def _relay_until_closed(self) -> None:
+        """One connection: declare, connect, run its loop until the connection ends."""
+        self._declare_topology()
+        self._generation += 1
+        self._connection = SelectConnection(
+            connection_parameters(self.settings),
+            on_open_callback=self._on_connection_open,
+            on_open_error_callback=self._on_connection_error,
+            on_close_callback=self._on_connection_closed,
+        )
+        self._connection.ioloop.start()
+
+    def _on_connection_failed(self, exc: BaseException) -> None:
+        log.warning("relay connection failed: %s", exc, extra={"service": self.service})
+
+    def _after_connection(self) -> None:
+        self._connected.clear()
+        RELAY_CONNECTED.labels(self.service).set(0)
+        self._abandon_batches()
 
     def stop(self) -> None:
         """Ask the relay to finish the batches in flight and close (thread-safe)."""
@@ -174,7 +147,7 @@ class OutboxRelay:
     def _close_when_idle(self) -> None:
         if self._connection is None:
             return
-        if self._batches or self._marking or self._claiming:
+        if not self._batches.idle or self._claiming:
             self._connection.ioloop.call_later(0.01, self._close_when_idle)
         elif self._connection.is_open:
             self._connection.close()
@@ -185,8 +158,7 @@ class OutboxRelay:
         """After the connection is gone: give back every claim not confirmed (run thread)."""
         self._db.submit(lambda: None).result()  # let database work in progress end
         self._marker.submit(lambda: None).result()  # marks already asked for are kept
-        self._marking.clear()
-        claims = [batch.claim for batch in self._batches.values()]
+        claims = self._batches.abandon()
         while not self._handoff.empty():
             _, claim, _, _ = self._handoff.get()
             if claim is not None:
@@ -196,10 +168,6 @@ class OutboxRelay:
                 self._db.submit(claim.release).result()
             except Exception as exc:
                 log.warning("outbox release failed: %s", exc, extra={"service": self.service})
-        self._batches.clear()
-        self._tag_row.clear()
-        self._tag_batch.clear()
-        self._by_message_id.clear()
         self._claiming = False
         self._timer = None
 
@@ -229,7 +197,7 @@ class OutboxRelay:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
         channel.confirm_delivery(ack_nack_callback=self._on_confirm)
-        self._next_tag = 0
+        self._batches.channel_opened()
         self._connected.set()
         RELAY_CONNECTED.labels(self.service).set(1)
         log.info("relay connected", extra={"service": self.service})
@@ -261,13 +229,12 @@ class OutboxRelay:
             return
         if self._channel is None or self._stopping.is_set():
             return
-        if len(self._batches) >= self.settings.relay_max_in_flight_batches:
+        if len(self._batches.in_flight) >= self.settings.relay_max_in_flight_batches:
             return  # a finished batch asks again
         self._cancel_timer()
         self._claiming = True
         self._recheck = False
-        held = [*self._batches.values(), *self._marking.values()]
-        rows = [row for batch in held for row in batch.claim.rows]
+        rows = self._batches.held_rows()
         exclude = {row.seq for row in rows}
         busy = {row.subject for row in rows if row.subject is not None}
         generation, connection = self._generation, self._connection
@@ -305,7 +272,7 @@ class OutboxRelay:
             elif claim is None:
                 if self._recheck:  # rows or freed subjects may have come meanwhile
                     self._request_claim()
-                elif not self._batches:
+                elif not self._batches.in_flight:
                     self._wait_for_rows()
             else:
                 self._publish_batch(claim, times)
@@ -313,29 +280,7 @@ class OutboxRelay:
 
     def _publish_batch(self, claim: Claim, times: BatchTimes) -> None:
         assert self._channel is not None and self._connection is not None
-        self._batch_counter += 1
-        batch = _Batch(claim, times)
-        self._batches[self._batch_counter] = batch
-        for row in claim.rows:
-            exchange = (
-                self.names.commands_exchange if row.kind == COMMAND else self.names.events_exchange
-            )
-            properties = BasicProperties(
-                message_id=row.message_id,
-                type=row.type,
-                correlation_id=row.correlation_id,
-                content_type=CONTENT_TYPE,
-                delivery_mode=PERSISTENT,
-            )
-            self._next_tag += 1
-            self._tag_row[self._next_tag] = row
-            self._tag_batch[self._next_tag] = self._batch_counter
-            batch.pending.add(self._next_tag)
-            self._by_message_id[row.message_id] = self._next_tag
-            self._channel.basic_publish(
-                exchange, row.routing_key, row.body, properties, mandatory=True
-            )
-        times.published = time.time()
+        batch = self._batches.publish(self._channel, self.names, claim, times)
         batch.timer = self._connection.ioloop.call_later(
             self.settings.relay_confirm_timeout, self._on_confirm_timeout
         )
@@ -343,106 +288,25 @@ class OutboxRelay:
     def _on_return(
         self, channel: Channel, method: Basic.Return, properties: BasicProperties, body: bytes
     ) -> None:
-        tag = self._by_message_id.get(properties.message_id or "")
-        if tag is not None and tag in self._tag_row:
-            batch = self._batches[self._tag_batch[tag]]
-            reason = f"returned by broker: {method.reply_code} {method.reply_text}"
-            batch.failed[self._tag_row[tag].seq] = reason
+        self._batches.returned(method, properties)
 
     def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        acked = isinstance(method, Basic.Ack)
-        if method.multiple:
-            tags = [tag for tag in self._tag_row if tag <= method.delivery_tag]
-        else:
-            tags = [method.delivery_tag]
-        touched: set[int] = set()
-        for tag in tags:
-            row = self._tag_row.pop(tag, None)
-            if row is None:
-                continue
-            batch_id = self._tag_batch.pop(tag)
-            batch = self._batches[batch_id]
-            batch.pending.discard(tag)
-            self._by_message_id.pop(row.message_id, None)
-            if not acked:
-                batch.failed[row.seq] = "nacked by broker"
-            elif row.seq not in batch.failed:
-                batch.published.append(row.seq)
-            touched.add(batch_id)
-        for batch_id in sorted(touched):
-            if not self._batches[batch_id].pending:
-                self._finish_batch(batch_id)
+        for batch_id in self._batches.confirmed(frame.method):
+            self._finish_batch(batch_id)
 
     def _finish_batch(self, batch_id: int) -> None:
-        """Every row of the batch is confirmed or failed: mark them (database thread)."""
-        batch = self._batches.pop(batch_id)
-        batch.times.confirmed = time.time()
+        """Every row of the batch is confirmed or failed: mark them (marking thread)."""
+        batch = self._batches.finish(batch_id)
         if batch.timer is not None and self._connection is not None:
             self._connection.ioloop.remove_timeout(batch.timer)
-        self._marking[batch_id] = batch
         connection = self._connection
         assert connection is not None
-        with self._to_mark_lock:
-            self._to_mark.append((batch_id, batch))
-        self._marker.submit(self._mark_waiting, connection)
+        self._marker.submit(self._batches.mark_waiting, notify_loop(connection, self._marked))
         self._request_claim()
-
-    def _mark_waiting(self, connection: SelectConnection) -> None:
-        """Commit the outcome of every batch waiting for its marks (marking thread).
-
-        On SQLite the batches that queued up while the last mark waited for the write
-        lock are marked in one transaction; a PostgreSQL claim commits its own.
-        """
-        with self._to_mark_lock:
-            waiting, self._to_mark = self._to_mark, []
-        joined = [item for item in waiting if isinstance(item[1].claim, SqliteClaim)]
-        groups = [[item] for item in waiting if not isinstance(item[1].claim, SqliteClaim)]
-        if joined:
-            groups.append(joined)
-        for group in groups:
-            self._mark(group, connection)
-
-    def _mark(self, group: list[tuple[int, _Batch]], connection: SelectConnection) -> None:
-        """Commit the outcome of these batches, then let the loop know."""
-        try:
-            if isinstance(group[0][1].claim, SqliteClaim):
-                SqliteClaim.finish_together(
-                    self.store.session_factory,
-                    [(cast(SqliteClaim, b.claim), b.published, b.failed) for _, b in group],
-                    self.settings.relay_max_backoff,
-                )
-            else:  # one PostgreSQL claim: its own transaction
-                ((_, batch),) = group
-                batch.claim.finish(batch.published, batch.failed, self.settings.relay_max_backoff)
-        except Exception as exc:
-            # The rows stay pending and go out again: consumers drop the duplicates.
-            log.error("outbox mark failed: %s", exc, extra={"service": self.service})
-            return
-        finally:
-            for batch_id, _ in group:
-                with contextlib.suppress(Exception):  # a closed loop: run() forgets the batch
-                    connection.ioloop.add_callback_threadsafe(
-                        lambda batch_id=batch_id: self._marked(batch_id)
-                    )
-        marked = time.time()
-        for _, batch in group:
-            batch.times.marked = marked
-            for observer in self._batch_observers:
-                observer(batch.claim.rows, batch.times)
-            self.published_total += len(batch.published)
-            OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.published))
-            if batch.failed:
-                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(batch.failed))
-                log.warning(
-                    "outbox rows failed to publish: %s",
-                    len(batch.failed),
-                    extra={"service": self.service, "errors": sorted(set(batch.failed.values()))},
-                )
 
     def _marked(self, batch_id: int) -> None:
         """Its rows are no longer pending: later rows of their subjects may go (loop)."""
-        if self._marking.pop(batch_id, None) is not None:
+        if self._batches.marked(batch_id):
             self._recheck = True
             self._request_claim()
 
