@@ -86,9 +86,12 @@ OUTCOME_FIELDS = (
     "attempts",
 )
 
+# A failed outcome also says why, as a stable code (identity tells the citizen).
+FAILED_FIELDS = (*OUTCOME_FIELDS, "reason")
+
 MESSAGES: tuple[Message, ...] = (
     event(EVENT_DELIVERED, SERVICE, "the notification id", OUTCOME_FIELDS),
-    event(EVENT_FAILED, SERVICE, "the notification id", OUTCOME_FIELDS),
+    event(EVENT_FAILED, SERVICE, "the notification id", FAILED_FIELDS),
     command(
         NOTIFY_SEND,
         SERVICE,
