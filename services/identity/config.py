@@ -42,7 +42,9 @@ class IdentityConfig:
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
     otp_resend_cooldown_seconds: int = 60
-    otp_sends_per_phone_per_hour: int = 5
+    otp_sends_per_phone_per_hour: int = 5  # per purpose: a reset never spends the login's
+    otp_phones_per_day: int = 3  # OTP phone additions an account may start per 24 hours
+    otp_decoy_delivered_seconds: int = 2  # a decoy code "arrives" after this long
     registration_ttl_seconds: int = 1800
     registration_purge_after_seconds: int = 86400
     flow_ttl_seconds: int = 900
@@ -93,6 +95,10 @@ class IdentityConfig:
             ),
             otp_sends_per_phone_per_hour=_int(
                 env, "IDENTITY_OTP_SENDS_PER_PHONE_PER_HOUR", d.otp_sends_per_phone_per_hour, 1
+            ),
+            otp_phones_per_day=_int(env, "IDENTITY_OTP_PHONES_PER_DAY", d.otp_phones_per_day, 1),
+            otp_decoy_delivered_seconds=_int(
+                env, "IDENTITY_OTP_DECOY_DELIVERED_SECONDS", d.otp_decoy_delivered_seconds
             ),
             registration_ttl_seconds=_int(
                 env, "IDENTITY_REGISTRATION_TTL_SECONDS", d.registration_ttl_seconds, 60

@@ -13,7 +13,7 @@ from services.core.config import ServiceSettings
 from services.identity.carrier import CarrierRegistry
 from services.identity.config import IdentityConfig
 from services.identity.keys import KeyRing
-from services.identity.otp import OtpService
+from services.identity.otp import OtpFlow
 from services.identity.passwords import PasswordHashing
 from services.identity.tokens import TokenIssuer
 
@@ -32,7 +32,7 @@ class IdentityContext:
 
     config: IdentityConfig
     sessions: sessionmaker[Session]
-    otp: OtpService
+    otp: OtpFlow
     hashing: PasswordHashing
     carrier: CarrierRegistry
     keys: KeyRing
@@ -51,7 +51,7 @@ class IdentityContext:
         return cls(
             config=config,
             sessions=sessions,
-            otp=OtpService(config, clock),
+            otp=OtpFlow(config, clock),
             hashing=PasswordHashing(config.argon2, config.argon2.concurrency),
             carrier=CarrierRegistry(config),
             keys=keys,
