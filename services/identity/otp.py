@@ -187,19 +187,6 @@ class OtpFlow:
         row = self._challenge(session, flow_id, purpose.name, lock=False)
         return None if row is None else self._state(row, self.clock())
 
-    def record_outcome(
-        self, session: Session, command_id: str, delivered: bool, reason: str | None
-    ) -> bool:
-        """notify's verdict on a sent code; False when no current challenge sent it."""
-        row = session.scalars(
-            select(OtpChallengeRow).where(OtpChallengeRow.command_id == command_id)
-        ).first()
-        if row is None:
-            return False
-        row.delivery = DELIVERED if delivered else FAILED
-        row.delivery_reason = None if delivered else (reason or "unknown")[:48]
-        return True
-
     # -- the one send ------------------------------------------------------------------
 
     def _send(
@@ -319,3 +306,19 @@ class OtpFlow:
             delivery=delivery,
             reason=row.delivery_reason if failed else None,
         )
+
+
+def record_delivery(session: Session, command_id: str, delivered: bool, reason: str | None) -> bool:
+    """notify's verdict on a sent code; False when no current challenge sent it.
+
+    A resend replaces the challenge's command id, so a late outcome of an older code
+    changes nothing.
+    """
+    row = session.scalars(
+        select(OtpChallengeRow).where(OtpChallengeRow.command_id == command_id).with_for_update()
+    ).first()
+    if row is None:
+        return False
+    row.delivery = DELIVERED if delivered else FAILED
+    row.delivery_reason = None if delivered else (reason or "unknown")[:48]
+    return True
