@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.core.auth import TokenVerifier, current_claims, require_auth
+from services.core.service import current_context
 from services.identity import schemas as s
 from services.identity.accounts import access_log, profile
-from services.identity.context import Caller
+from services.identity.context import Caller, IdentityContext
 from services.identity.login import LoginStarted
 from services.identity.models import Account
 from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.recovery import AddedPhone
 from services.identity.registration import AccountCreated, RegistrationRequest
-from services.identity.service import Identity
 from services.identity.tokens import refused
 from services.identity.unit_of_work import transaction
 
 blp = Blueprint("identity", __name__, url_prefix="/api/identity", description="Identity service")
 
 
-def identity() -> Identity:
-    return cast(Identity, current_app.extensions["identity"])
+def identity() -> IdentityContext:
+    return current_context(IdentityContext)
 
 
 def verifier() -> TokenVerifier:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,6 @@ from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
 from services.core.problems import Conflict, NotFound, Problem, TooManyRequests, ValidationProblem
 from services.identity.accounts import find_by_username, log_access, otp_phones
 from services.identity.carrier import matches
-from services.identity.context import Caller, IdentityContext
 from services.identity.errors import OtpNotDelivered
 from services.identity.events import PHONE_CHANGED
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, new_id
@@ -23,6 +22,9 @@ from services.identity.otp import LOGIN as LOGIN_OTP
 from services.identity.otp import PHONE_CHANGE as PHONE_CHANGE_OTP
 from services.identity.otp import OtpState, OtpStep
 from services.identity.unit_of_work import kept, transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import Caller, IdentityContext
 
 LOGIN = "login"
 PHONE_CHANGE = "phone_change"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,6 @@ from services.core.problems import (
     ValidationProblem,
 )
 from services.identity.accounts import find_by_username, otp_phones
-from services.identity.context import IdentityContext
 from services.identity.login import throttle_key
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, RefreshToken, new_id
 from services.identity.otp import PASSWORD_RESET as RESET_OTP
@@ -27,6 +27,9 @@ from services.identity.otp import PHONE_ADD as PHONE_ADD_OTP
 from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.registration import check_password
 from services.identity.unit_of_work import transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a flow kind
 PHONE_ADD = "phone_add"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +23,14 @@ from services.identity.accounts import (
 )
 from services.identity.carrier import matches
 from services.identity.citizen_ids import citizen_id_errors
-from services.identity.context import IdentityContext
 from services.identity.events import ACCOUNT_REGISTERED
 from services.identity.models import Flow, OtpChallengeRow, OtpSend, Registration, new_id
 from services.identity.otp import REGISTRATION, OtpState, OtpStep, StepStatus
 from services.identity.passwords import password_problems
 from services.identity.unit_of_work import transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
 
 PURPOSE = REGISTRATION.name
 OTP_SENT, OTP_VERIFIED, COMPLETED = "otp_sent", "otp_verified", "completed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +19,11 @@ from services.identity.accounts import (
     find_by_username,
     normalize_full_name,
 )
-from services.identity.context import IdentityContext
 from services.identity.passwords import password_problems
 from services.identity.unit_of_work import transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
 
 DEMO_STAFF = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "staff.csv"
 
