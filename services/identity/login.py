@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from services.core.bus.commands import Channel, Template, send_notification
 from services.core.bus.outbox import record_event
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
-from services.core.problems import Conflict, NotFound, Problem, TooManyRequests, ValidationProblem
+from services.core.problems import (
+    Conflict,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    ValidationProblem,
+    kept,
+)
 from services.identity.accounts import find_by_username, log_access, otp_phones
 from services.identity.carrier import matches
 from services.identity.errors import OtpNotDelivered
@@ -21,7 +28,6 @@ from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, new
 from services.identity.otp import LOGIN as LOGIN_OTP
 from services.identity.otp import PHONE_CHANGE as PHONE_CHANGE_OTP
 from services.identity.otp import OtpState, OtpStep
-from services.identity.unit_of_work import kept, transaction
 
 if TYPE_CHECKING:
     from services.identity.context import Caller, IdentityContext
@@ -69,7 +75,7 @@ class Logins:
         """Check the password (same answer and cost whether or not the account exists)."""
         key = throttle_key(username)
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             throttle = session.get(LoginThrottle, key)
             throttled_before = throttle is not None
             if throttle and throttle.blocked_until and throttle.blocked_until > now:
@@ -79,7 +85,7 @@ class Logins:
             password_hash = account.password_hash if account else None
         ok = self.ctx.hashing.verify(password_hash, password)
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             if not ok or account is None:
                 self._record_failure(session, key, now)
                 if account is not None:
@@ -159,7 +165,7 @@ class Logins:
         return flow
 
     def resend(self, flow_id: str, phone_index: int | None) -> OtpStep:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             assert flow.account_id is not None
             if phone_index is not None:
@@ -176,7 +182,7 @@ class Logins:
 
     def otp_state(self, flow_id: str, phone_change: bool = False) -> OtpState:
         """The login's (or its phone change's) current code, as the page follows it."""
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = session.get(Flow, flow_id)
             if flow is None or flow.kind != LOGIN or flow.account_id is None:
                 raise NotFound()
@@ -190,7 +196,7 @@ class Logins:
 
     def verify(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
         self.ctx.keys.ensure_key()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             account = session.get(Account, flow.account_id)
             if account is None:
@@ -234,13 +240,13 @@ class Logins:
             raise ValidationProblem(
                 errors={"phone": ["Số điện thoại di động Việt Nam không hợp lệ."]}
             ) from exc
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             account = session.get(Account, flow.account_id)
             if account is None:
                 raise NotFound()
         self._check_subscriber(account, phone, flow_id, caller)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             flow.new_phone = phone
             otp = self.ctx.otp.open(
@@ -257,7 +263,7 @@ class Logins:
             and matches(subscriber, account.citizen_id, account.full_name, account.date_of_birth)
         ):
             return
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT, PHONE_VERIFIED)
             flow.status = OTP_SENT  # a mismatch spends the code: a new number starts over
             flow.new_phone = None
@@ -272,7 +278,7 @@ class Logins:
             raise kept(Problem("subscriber_mismatch", status=422))
 
     def resend_phone_change(self, flow_id: str) -> OtpStep:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             if flow.new_phone is None:
                 raise Conflict("invalid_step")
@@ -288,7 +294,7 @@ class Logins:
     def verify_phone_change(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
         """OTP to the new number, then the carrier must list it under the account's person."""
         self.ctx.keys.ensure_key()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT, PHONE_VERIFIED)
             if flow.new_phone is None:
                 raise Conflict("invalid_step")
@@ -302,7 +308,7 @@ class Logins:
                 raise NotFound()
         # Asked again: the carrier's record may have changed since the code was sent.
         self._check_subscriber(account, new_phone, flow_id, caller)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, PHONE_VERIFIED)
             account = session.get(Account, flow.account_id)
             assert account is not None

@@ -28,11 +28,10 @@ from sqlalchemy.orm import Session
 from services.core.bus.commands import Channel, Template, send_notification
 from services.core.bus.envelope import utcnow
 from services.core.phones import mask_phone
-from services.core.problems import Conflict, Problem, TooManyRequests
+from services.core.problems import Conflict, Problem, TooManyRequests, kept
 from services.identity.config import IdentityConfig
 from services.identity.errors import OtpNotDelivered
 from services.identity.models import OtpChallengeRow, OtpSend, new_id
-from services.identity.unit_of_work import kept
 
 MASKED_UNKNOWN = "**********"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"

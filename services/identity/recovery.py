@@ -26,7 +26,6 @@ from services.identity.otp import PASSWORD_RESET as RESET_OTP
 from services.identity.otp import PHONE_ADD as PHONE_ADD_OTP
 from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.registration import check_password
-from services.identity.unit_of_work import transaction
 
 if TYPE_CHECKING:
     from services.identity.context import IdentityContext
@@ -51,7 +50,7 @@ class PasswordResets:
 
     def start(self, username: str) -> OtpStep:
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             account = find_by_username(session, username.strip())
             phone = None
             if account is not None:
@@ -92,7 +91,7 @@ class PasswordResets:
         return flow
 
     def resend(self, flow_id: str) -> OtpStep:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             otp = self.ctx.otp.resend(
                 session, RESET_OTP, flow_id=flow.id, phone=flow.phone, account_id=flow.account_id
@@ -100,7 +99,7 @@ class PasswordResets:
             return OtpStep(otp=otp)
 
     def otp_state(self, flow_id: str) -> OtpState:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = session.get(Flow, flow_id)
             if flow is None or flow.kind != PASSWORD_RESET:
                 raise NotFound()
@@ -112,14 +111,14 @@ class PasswordResets:
             return state
 
     def verify(self, flow_id: str, code: str) -> StepStatus:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             self.ctx.otp.verify(session, RESET_OTP, flow_id=flow.id, code=code)
             flow.status = OTP_VERIFIED
             return StepStatus(id=flow.id, status=OTP_VERIFIED)
 
     def complete(self, flow_id: str, password: str, confirmation: str) -> StepStatus:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_VERIFIED)
             account = session.get(Account, flow.account_id)
             if account is None:
@@ -127,7 +126,7 @@ class PasswordResets:
             personal = tuple(p for p in (account.citizen_id, flow.phone) if p)
         check_password(password, confirmation, personal)
         password_hash = self.ctx.hashing.hash(password)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_VERIFIED)
             account = session.get(Account, flow.account_id)
             assert account is not None
@@ -162,7 +161,7 @@ class PhoneAdditions:
             raise ValidationProblem(
                 errors={"phone": ["Số điện thoại di động Việt Nam không hợp lệ."]}
             ) from exc
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             account = session.get(Account, account_id)
             if account is None:
                 raise NotFound()
@@ -170,7 +169,7 @@ class PhoneAdditions:
         if not self.ctx.hashing.verify(password_hash, password):
             raise Forbidden("password_incorrect")
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             if any(p.phone == phone for p in otp_phones(session, account_id)):
                 raise ValidationProblem(
                     errors={"phone": ["Số điện thoại này đã là số nhận OTP của tài khoản."]}
@@ -180,7 +179,7 @@ class PhoneAdditions:
         # not texted (a family member's phone, known to it, may be shared).
         if self.ctx.carrier.lookup(phone) is None:
             raise Problem("phone_not_subscribed", status=422)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             self._check_daily_cap(session, account_id, now)
             flow = Flow(
                 id=new_id(),
@@ -209,7 +208,7 @@ class PhoneAdditions:
             raise TooManyRequests("otp_phone_limit", retry_after=int(retry + 0.999))
 
     def verify(self, account_id: str, flow_id: str, code: str) -> AddedPhone:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = session.scalars(
                 select(Flow)
                 .where(Flow.id == flow_id, Flow.kind == PHONE_ADD, Flow.account_id == account_id)

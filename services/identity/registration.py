@@ -27,7 +27,6 @@ from services.identity.events import ACCOUNT_REGISTERED
 from services.identity.models import Flow, OtpChallengeRow, OtpSend, Registration, new_id
 from services.identity.otp import REGISTRATION, OtpState, OtpStep, StepStatus
 from services.identity.passwords import password_problems
-from services.identity.unit_of_work import transaction
 
 if TYPE_CHECKING:
     from services.identity.context import IdentityContext
@@ -114,7 +113,7 @@ class Registrations:
         subscriber = self.ctx.carrier.lookup(request.phone)
         if not matches(subscriber, request.citizen_id, request.full_name, request.date_of_birth):
             raise Problem("subscriber_mismatch", status=422)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             if find_by_username(session, request.citizen_id) is not None:
                 raise Conflict("account_exists")
             registration = Registration(
@@ -143,7 +142,7 @@ class Registrations:
         return registration  # type: ignore[no-any-return]
 
     def resend(self, registration_id: str) -> OtpStep:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             otp = self.ctx.otp.resend(
                 session, REGISTRATION, flow_id=registration.id, phone=registration.phone
@@ -151,7 +150,7 @@ class Registrations:
             return OtpStep(otp=otp)
 
     def otp_state(self, registration_id: str) -> OtpState:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             registration = session.get(Registration, registration_id)
             if registration is None:
                 raise NotFound()
@@ -163,14 +162,14 @@ class Registrations:
             return state
 
     def verify(self, registration_id: str, code: str) -> StepStatus:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             self.ctx.otp.verify(session, REGISTRATION, flow_id=registration.id, code=code)
             registration.status = OTP_VERIFIED
             return StepStatus(id=registration.id, status=OTP_VERIFIED)
 
     def complete(self, registration_id: str, password: str, confirmation: str) -> AccountCreated:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             if registration.status != OTP_VERIFIED:
                 raise Conflict("otp_not_verified")
@@ -184,7 +183,7 @@ class Registrations:
             raise Conflict("account_exists") from exc
 
     def _create_account(self, registration_id: str, password_hash: str) -> AccountCreated:
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             if find_by_username(session, registration.citizen_id) is not None:
                 raise Conflict("account_exists")
@@ -239,7 +238,7 @@ class Registrations:
         """Delete registrations, flows and OTPs past their purge time; returns the count."""
         now = self.ctx.clock()
         cutoff = now - timedelta(seconds=self.ctx.config.registration_purge_after_seconds)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             stale = select(Registration.id).where(Registration.expires_at < cutoff)
             old_flows = select(Flow.id).where(Flow.expires_at < cutoff)
             session.execute(

@@ -20,7 +20,6 @@ from services.identity.accounts import (
     normalize_full_name,
 )
 from services.identity.passwords import password_problems
-from services.identity.unit_of_work import transaction
 
 if TYPE_CHECKING:
     from services.identity.context import IdentityContext
@@ -67,7 +66,7 @@ def create_staff(ctx: IdentityContext, member: StaffMember) -> str:
 def _insert_staff(
     ctx: IdentityContext, username: str, member: StaffMember, phone: str, password_hash: str
 ) -> str:
-    with transaction(ctx.sessions) as session:
+    with ctx.transaction() as session:
         if find_by_username(session, username) is not None:
             raise Conflict("account_exists")
         account = create_account(
@@ -91,7 +90,7 @@ def load_demo_staff(ctx: IdentityContext, path: Path = DEMO_STAFF) -> tuple[int,
     created = existing = 0
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            with transaction(ctx.sessions) as session:
+            with ctx.transaction() as session:
                 if find_by_username(session, row["username"].strip()) is not None:
                     existing += 1
                     continue
