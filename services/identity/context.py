@@ -16,7 +16,7 @@ from services.core.auth import TokenVerifier
 from services.core.bus.envelope import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceContext, ServiceDatabase
-from services.identity import SERVICE, errors
+from services.identity import SERVICE, problems
 from services.identity.carrier import CarrierRegistry
 from services.identity.config import IdentityConfig
 from services.identity.keys import KeyRing
@@ -77,7 +77,7 @@ def build_context(
     clock: Callable[[], datetime] = utcnow,
 ) -> IdentityContext:
     """The identity context from the environment (or the parts a test gives)."""
-    errors.register()
+    problems.register()
     settings = settings or ServiceSettings.from_env(SERVICE)
     config = config or IdentityConfig.from_env()
     database = database or ServiceDatabase.open(settings)

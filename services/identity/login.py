@@ -22,12 +22,12 @@ from services.core.problems import (
 )
 from services.identity.accounts import find_by_username, log_access, otp_phones
 from services.identity.carrier import matches
-from services.identity.errors import OtpNotDelivered
 from services.identity.events import PHONE_CHANGED
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, new_id
 from services.identity.otp import LOGIN as LOGIN_OTP
 from services.identity.otp import PHONE_CHANGE as PHONE_CHANGE_OTP
 from services.identity.otp import OtpState, OtpStep
+from services.identity.problems import OtpNotDelivered
 
 if TYPE_CHECKING:
     from services.identity.context import Caller, IdentityContext

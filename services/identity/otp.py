@@ -30,8 +30,8 @@ from services.core.bus.envelope import utcnow
 from services.core.phones import mask_phone
 from services.core.problems import Conflict, Problem, TooManyRequests, kept
 from services.identity.config import IdentityConfig
-from services.identity.errors import OtpNotDelivered
 from services.identity.models import OtpChallengeRow, OtpSend, new_id
+from services.identity.problems import OtpNotDelivered
 
 MASKED_UNKNOWN = "**********"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"

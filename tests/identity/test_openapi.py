@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from services.identity.errors import MESSAGES
 from services.identity.events import PUBLISHED_EVENTS
+from services.identity.problems import MESSAGES
 
 README = Path(__file__).resolve().parents[2] / "services" / "identity" / "README.md"
 

@@ -1,4 +1,4 @@
-"""Identity's problem codes with their Vietnamese and English titles."""
+"""Identity's problem codes, Vietnamese and English titles; registered by the context."""
 
 from __future__ import annotations
 
