@@ -131,3 +131,12 @@ def test_a_failed_delivery_is_told_and_may_be_resent_at_once(
     code = identity_db.last_code(AN.e164)
     done = client.post(f"{API}/logins/{flow['id']}/otp/verify", json={"code": code})
     assert done.status_code == 200 and done.get_json()["access_token"]
+
+
+def test_the_new_limits_are_settings_with_safe_defaults() -> None:
+    default = IdentityConfig.from_env({})
+    assert default.otp_phones_per_day == 3 and default.otp_decoy_delivered_seconds == 2
+    tuned = IdentityConfig.from_env(
+        {"IDENTITY_OTP_PHONES_PER_DAY": "7", "IDENTITY_OTP_DECOY_DELIVERED_SECONDS": "5"}
+    )
+    assert tuned.otp_phones_per_day == 7 and tuned.otp_decoy_delivered_seconds == 5
