@@ -14,7 +14,17 @@ from werkzeug.test import TestResponse
 
 from tests.identity import conftest as identity_fixtures
 from tests.identity.conftest import Carrier, Clock, IdentityDb
-from tests.identity.flows import AN, API, HOA, PASSWORD, bearer, login, register, start_login
+from tests.identity.flows import (
+    AN,
+    API,
+    HOA,
+    MINH,
+    PASSWORD,
+    bearer,
+    login,
+    register,
+    start_login,
+)
 
 # identity's fixtures (its app on SQLite and PostgreSQL, the carrier simulator, the clock)
 identity_db = identity_fixtures.identity_db
@@ -248,3 +258,22 @@ def test_a_decoy_reset_follows_the_same_delivery_states_as_a_real_one(
     clock.advance(5)
     later = client.get(f"{API}/password-resets/{decoy['id']}/otp").get_json()
     assert later["otp"]["delivery"] == "delivered"  # as a real SMS would be reported
+
+
+def test_phone_change_answers_alike_for_any_number_not_the_owners(
+    client: FlaskClient, identity_db: IdentityDb
+) -> None:
+    register(client, identity_db, AN)
+    register(client, identity_db, HOA)
+    flow = start_login(client, AN.citizen_id)
+    url = f"{API}/logins/{flow['id']}/phone-change"
+    # A number with an account (Hoa's), one the carrier lists without an account, and
+    # one it does not know: the same answer, again and again past any budget.
+    answers = {
+        number: [shape(client.post(url, json={"phone": number})) for _ in range(7)]
+        for number in (HOA.phone, MINH.phone, "0977000111")
+    }
+    first = answers[HOA.phone][0]
+    assert first[:2] == (422, "subscriber_mismatch")
+    assert all(a == first for seq in answers.values() for a in seq)
+    assert identity_db.commands("otp_phone_change") == []  # nobody was texted
