@@ -5,27 +5,30 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.core.auth import TokenVerifier, current_claims, require_auth
+from services.core.service import current_context
 from services.identity import schemas as s
 from services.identity import sessions
 from services.identity.accounts import access_log, profile
-from services.identity.context import Caller
+from services.identity.context import Caller, IdentityContext
+from services.identity.login import LoginStarted
 from services.identity.models import Account
+from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.password_change import PasswordChanges
-from services.identity.registration import RegistrationRequest
-from services.identity.service import Identity
+from services.identity.recovery import AddedPhone
+from services.identity.registration import AccountCreated, RegistrationRequest
 from services.identity.tokens import refused
 from services.identity.unit_of_work import transaction
 
 blp = Blueprint("identity", __name__, url_prefix="/api/identity", description="Identity service")
 
 
-def identity() -> Identity:
-    return cast(Identity, current_app.extensions["identity"])
+def identity() -> IdentityContext:
+    return current_context(IdentityContext)
 
 
 def verifier() -> TokenVerifier:
@@ -45,28 +48,28 @@ authenticated = require_auth(verifier)
 @blp.route("/registrations", methods=["POST"])
 @blp.arguments(s.RegistrationRequestSchema)
 @blp.response(201, s.FlowStartedSchema)
-def start_registration(body: dict[str, Any]) -> dict[str, Any]:
+def start_registration(body: dict[str, Any]) -> OtpStep:
     """Start a registration: carrier check, then an OTP to the phone."""
     return identity().registrations.start(RegistrationRequest(**body))
 
 
 @blp.route("/registrations/<registration_id>/otp/resend", methods=["POST"])
 @blp.response(200, s.OtpOnlySchema)
-def resend_registration_otp(registration_id: str) -> dict[str, Any]:
+def resend_registration_otp(registration_id: str) -> OtpStep:
     return identity().registrations.resend(registration_id)
 
 
 @blp.route("/registrations/<registration_id>/otp/verify", methods=["POST"])
 @blp.arguments(s.CodeSchema)
 @blp.response(200, s.StepSchema)
-def verify_registration_otp(body: dict[str, Any], registration_id: str) -> dict[str, Any]:
+def verify_registration_otp(body: dict[str, Any], registration_id: str) -> StepStatus:
     return identity().registrations.verify(registration_id, body["code"])
 
 
 @blp.route("/registrations/<registration_id>/complete", methods=["POST"])
 @blp.arguments(s.PasswordSchema)
 @blp.response(201, s.AccountCreatedSchema)
-def complete_registration(body: dict[str, Any], registration_id: str) -> dict[str, Any]:
+def complete_registration(body: dict[str, Any], registration_id: str) -> AccountCreated:
     return identity().registrations.complete(
         registration_id, body["password"], body["password_confirmation"]
     )
@@ -78,7 +81,7 @@ def complete_registration(body: dict[str, Any], registration_id: str) -> dict[st
 @blp.route("/logins", methods=["POST"])
 @blp.arguments(s.LoginRequestSchema)
 @blp.response(201, s.LoginStartedSchema)
-def start_login(body: dict[str, Any]) -> dict[str, Any]:
+def start_login(body: dict[str, Any]) -> LoginStarted:
     """Step 1: username (citizen ID) and password; an OTP goes to the default OTP phone."""
     return identity().logins.start(body["username"], body["password"], caller())
 
@@ -86,7 +89,7 @@ def start_login(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/logins/<login_id>/otp/resend", methods=["POST"])
 @blp.arguments(s.ResendSchema)
 @blp.response(200, s.OtpOnlySchema)
-def resend_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
+def resend_login_otp(body: dict[str, Any], login_id: str) -> OtpStep:
     return identity().logins.resend(login_id, body.get("phone_index"))
 
 
@@ -101,14 +104,14 @@ def verify_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
 @blp.route("/logins/<login_id>/phone-change", methods=["POST"])
 @blp.arguments(s.PhoneSchema)
 @blp.response(202, s.OtpOnlySchema)
-def start_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
-    """Lost OTP phone: an OTP goes to the new number."""
-    return identity().logins.start_phone_change(login_id, body["phone"])
+def start_phone_change(body: dict[str, Any], login_id: str) -> OtpStep:
+    """Lost OTP phone: the carrier is asked, then an OTP goes to the new number."""
+    return identity().logins.start_phone_change(login_id, body["phone"], caller())
 
 
 @blp.route("/logins/<login_id>/phone-change/otp/resend", methods=["POST"])
 @blp.response(200, s.OtpOnlySchema)
-def resend_phone_change_otp(login_id: str) -> dict[str, Any]:
+def resend_phone_change_otp(login_id: str) -> OtpStep:
     return identity().logins.resend_phone_change(login_id)
 
 
@@ -140,28 +143,28 @@ def refresh_tokens(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/password-resets", methods=["POST"])
 @blp.arguments(s.UsernameSchema)
 @blp.response(201, s.ResetStartedSchema)
-def start_password_reset(body: dict[str, Any]) -> dict[str, Any]:
+def start_password_reset(body: dict[str, Any]) -> OtpStep:
     """Same answer whether or not the account exists."""
     return identity().password_resets.start(body["username"])
 
 
 @blp.route("/password-resets/<reset_id>/otp/resend", methods=["POST"])
 @blp.response(200, s.ResetOtpOnlySchema)
-def resend_password_reset_otp(reset_id: str) -> dict[str, Any]:
+def resend_password_reset_otp(reset_id: str) -> OtpStep:
     return identity().password_resets.resend(reset_id)
 
 
 @blp.route("/password-resets/<reset_id>/otp/verify", methods=["POST"])
 @blp.arguments(s.CodeSchema)
 @blp.response(200, s.StepSchema)
-def verify_password_reset_otp(body: dict[str, Any], reset_id: str) -> dict[str, Any]:
+def verify_password_reset_otp(body: dict[str, Any], reset_id: str) -> StepStatus:
     return identity().password_resets.verify(reset_id, body["code"])
 
 
 @blp.route("/password-resets/<reset_id>/complete", methods=["POST"])
 @blp.arguments(s.PasswordSchema)
 @blp.response(200, s.StatusSchema)
-def complete_password_reset(body: dict[str, Any], reset_id: str) -> dict[str, Any]:
+def complete_password_reset(body: dict[str, Any], reset_id: str) -> StepStatus:
     return identity().password_resets.complete(
         reset_id, body["password"], body["password_confirmation"]
     )
@@ -203,19 +206,21 @@ class MyOtpPhones(MethodView):
         with transaction(identity().ctx.sessions) as session:
             return {"items": profile(session, _account(session))["otp_phones"]}
 
-    @blp.arguments(s.PhoneSchema)
+    @blp.arguments(s.OtpPhoneRequestSchema)
     @blp.response(202, s.FlowStartedSchema)
     @authenticated
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Add an OTP phone: an OTP goes to it first."""
-        return identity().phone_additions.start(current_claims().sub, body["phone"])
+    def post(self, body: dict[str, Any]) -> OtpStep:
+        """Add an OTP phone: the password again, the carrier, then an OTP goes to it."""
+        return identity().phone_additions.start(
+            current_claims().sub, body["phone"], body["password"]
+        )
 
 
 @blp.route("/me/otp-phones/<flow_id>/verify", methods=["POST"])
 @blp.arguments(s.CodeSchema)
 @blp.response(201, s.OtpPhoneSchema)
 @authenticated
-def verify_new_otp_phone(body: dict[str, Any], flow_id: str) -> dict[str, Any]:
+def verify_new_otp_phone(body: dict[str, Any], flow_id: str) -> AddedPhone:
     return identity().phone_additions.verify(current_claims().sub, flow_id, body["code"])
 
 
@@ -282,3 +287,36 @@ def change_my_password(body: dict[str, Any]) -> None:
         body["new_password_confirmation"],
         caller(),
     )
+
+
+# -- the flow state the page follows (delivery of the current OTP) ---------------------
+
+
+@blp.route("/registrations/<registration_id>/otp", methods=["GET"])
+@blp.response(200, s.OtpStateSchema)
+def registration_otp(registration_id: str) -> OtpStep:
+    """The current OTP: where it went, until when, and whether notify delivered it."""
+    return _state(identity().registrations.otp_state(registration_id))
+
+
+@blp.route("/logins/<login_id>/otp", methods=["GET"])
+@blp.response(200, s.OtpStateSchema)
+def login_otp(login_id: str) -> OtpStep:
+    return _state(identity().logins.otp_state(login_id))
+
+
+@blp.route("/logins/<login_id>/phone-change/otp", methods=["GET"])
+@blp.response(200, s.OtpStateSchema)
+def phone_change_otp(login_id: str) -> OtpStep:
+    return _state(identity().logins.otp_state(login_id, phone_change=True))
+
+
+@blp.route("/password-resets/<reset_id>/otp", methods=["GET"])
+@blp.response(200, s.ResetOtpStateSchema)
+def password_reset_otp(reset_id: str) -> OtpStep:
+    """As a real reset's, for an unknown account too (a decoy "arrives" as well)."""
+    return _state(identity().password_resets.otp_state(reset_id))
+
+
+def _state(otp: OtpState) -> OtpStep:
+    return OtpStep(otp=otp)

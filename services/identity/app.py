@@ -11,12 +11,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.core.bus.envelope import utcnow
 from services.core.config import ServiceSettings
-from services.core.service import ServiceDatabase
+from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.core.web import create_service_app
-from services.identity import SERVICE, errors
 from services.identity.api import blp
 from services.identity.config import IdentityConfig
-from services.identity.service import Identity
+from services.identity.context import IdentityContext, build_context
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,18 +25,18 @@ def create_app(
     config: IdentityConfig | None = None,
     database: ServiceDatabase | None = None,
     clock: Callable[[], datetime] = utcnow,
+    ctx: IdentityContext | None = None,
 ) -> Flask:
-    settings = settings or ServiceSettings.from_env(SERVICE)
-    config = config or IdentityConfig.from_env()
-    database = database or ServiceDatabase.open(settings)
-    errors.register()
+    ctx = ctx or build_context(settings, config, database, clock)
     app = create_service_app(
-        settings, title="Identity service", engine=database.engine, blueprints=[blp]
+        ctx.settings, title="Identity service", engine=ctx.database.engine, blueprints=[blp]
     )
-    app.extensions["database"] = database
-    app.extensions["identity"] = Identity(settings, config, database.sessions, clock)
-    if config.trusted_proxies:
+    app.extensions[CONTEXT_KEY] = ctx
+    # Shims for code written before the context (tests, branches in flight).
+    app.extensions["database"] = ctx.database
+    app.extensions["identity"] = ctx
+    if ctx.config.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=config.trusted_proxies
+            app.wsgi_app, x_for=ctx.config.trusted_proxies
         )
     return app

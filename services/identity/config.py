@@ -14,14 +14,6 @@ OWASP_MIN_MEMORY_KIB = 19456
 OWASP_MIN_TIME_COST = 2
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    return env_int(env, name, default, minimum=minimum)
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    return env_float(env, name, default, strict=True)
-
-
 @dataclass(frozen=True)
 class Argon2Parameters:
     """argon2id cost; the defaults are OWASP's minimum (19 MiB, 2 passes, 1 lane)."""
@@ -42,7 +34,9 @@ class IdentityConfig:
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
     otp_resend_cooldown_seconds: int = 60
-    otp_sends_per_phone_per_hour: int = 5
+    otp_sends_per_phone_per_hour: int = 5  # per purpose: a reset never spends the login's
+    otp_phones_per_day: int = 3  # OTP phone additions an account may start per 24 hours
+    otp_decoy_delivered_seconds: int = 2  # a decoy code "arrives" after this long
     registration_ttl_seconds: int = 1800
     registration_purge_after_seconds: int = 86400
     flow_ttl_seconds: int = 900
@@ -74,10 +68,16 @@ class IdentityConfig:
                 "(at least 32 characters) when PORTAL_ENV=production"
             )
         argon2 = Argon2Parameters(
-            time_cost=_int(env, "IDENTITY_ARGON2_TIME_COST", d.argon2.time_cost, 1),
-            memory_cost_kib=_int(env, "IDENTITY_ARGON2_MEMORY_KIB", d.argon2.memory_cost_kib, 8),
-            parallelism=_int(env, "IDENTITY_ARGON2_PARALLELISM", d.argon2.parallelism, 1),
-            concurrency=_int(env, "IDENTITY_ARGON2_CONCURRENCY", d.argon2.concurrency, 1),
+            time_cost=env_int(env, "IDENTITY_ARGON2_TIME_COST", d.argon2.time_cost, minimum=1),
+            memory_cost_kib=env_int(
+                env, "IDENTITY_ARGON2_MEMORY_KIB", d.argon2.memory_cost_kib, minimum=8
+            ),
+            parallelism=env_int(
+                env, "IDENTITY_ARGON2_PARALLELISM", d.argon2.parallelism, minimum=1
+            ),
+            concurrency=env_int(
+                env, "IDENTITY_ARGON2_CONCURRENCY", d.argon2.concurrency, minimum=1
+            ),
         )
         if production and (
             argon2.memory_cost_kib < OWASP_MIN_MEMORY_KIB or argon2.time_cost < OWASP_MIN_TIME_COST
@@ -86,49 +86,67 @@ class IdentityConfig:
         return cls(
             otp_secret=otp_secret or d.otp_secret,
             key_encryption_secret=key_secret or d.key_encryption_secret,
-            otp_ttl_seconds=_int(env, "IDENTITY_OTP_TTL_SECONDS", d.otp_ttl_seconds, 30),
-            otp_max_attempts=_int(env, "IDENTITY_OTP_MAX_ATTEMPTS", d.otp_max_attempts, 1),
-            otp_resend_cooldown_seconds=_int(
+            otp_ttl_seconds=env_int(env, "IDENTITY_OTP_TTL_SECONDS", d.otp_ttl_seconds, minimum=30),
+            otp_max_attempts=env_int(
+                env, "IDENTITY_OTP_MAX_ATTEMPTS", d.otp_max_attempts, minimum=1
+            ),
+            otp_resend_cooldown_seconds=env_int(
                 env, "IDENTITY_OTP_RESEND_COOLDOWN_SECONDS", d.otp_resend_cooldown_seconds
             ),
-            otp_sends_per_phone_per_hour=_int(
-                env, "IDENTITY_OTP_SENDS_PER_PHONE_PER_HOUR", d.otp_sends_per_phone_per_hour, 1
+            otp_sends_per_phone_per_hour=env_int(
+                env,
+                "IDENTITY_OTP_SENDS_PER_PHONE_PER_HOUR",
+                d.otp_sends_per_phone_per_hour,
+                minimum=1,
             ),
-            registration_ttl_seconds=_int(
-                env, "IDENTITY_REGISTRATION_TTL_SECONDS", d.registration_ttl_seconds, 60
+            otp_phones_per_day=env_int(
+                env, "IDENTITY_OTP_PHONES_PER_DAY", d.otp_phones_per_day, minimum=1
             ),
-            registration_purge_after_seconds=_int(
+            otp_decoy_delivered_seconds=env_int(
+                env, "IDENTITY_OTP_DECOY_DELIVERED_SECONDS", d.otp_decoy_delivered_seconds
+            ),
+            registration_ttl_seconds=env_int(
+                env, "IDENTITY_REGISTRATION_TTL_SECONDS", d.registration_ttl_seconds, minimum=60
+            ),
+            registration_purge_after_seconds=env_int(
                 env, "IDENTITY_REGISTRATION_PURGE_AFTER_SECONDS", d.registration_purge_after_seconds
             ),
-            flow_ttl_seconds=_int(env, "IDENTITY_FLOW_TTL_SECONDS", d.flow_ttl_seconds, 60),
-            login_free_failures=_int(env, "IDENTITY_LOGIN_FREE_FAILURES", d.login_free_failures, 1),
-            login_throttle_base_seconds=_int(
-                env, "IDENTITY_LOGIN_THROTTLE_BASE_SECONDS", d.login_throttle_base_seconds, 1
+            flow_ttl_seconds=env_int(
+                env, "IDENTITY_FLOW_TTL_SECONDS", d.flow_ttl_seconds, minimum=60
             ),
-            login_throttle_max_seconds=_int(
-                env, "IDENTITY_LOGIN_THROTTLE_MAX_SECONDS", d.login_throttle_max_seconds, 1
+            login_free_failures=env_int(
+                env, "IDENTITY_LOGIN_FREE_FAILURES", d.login_free_failures, minimum=1
             ),
-            access_token_ttl_seconds=_int(
-                env, "IDENTITY_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, 60
+            login_throttle_base_seconds=env_int(
+                env,
+                "IDENTITY_LOGIN_THROTTLE_BASE_SECONDS",
+                d.login_throttle_base_seconds,
+                minimum=1,
             ),
-            refresh_token_ttl_seconds=_int(
-                env, "IDENTITY_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, 60
+            login_throttle_max_seconds=env_int(
+                env, "IDENTITY_LOGIN_THROTTLE_MAX_SECONDS", d.login_throttle_max_seconds, minimum=1
             ),
-            key_publish_delay_seconds=_int(
+            access_token_ttl_seconds=env_int(
+                env, "IDENTITY_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, minimum=60
+            ),
+            refresh_token_ttl_seconds=env_int(
+                env, "IDENTITY_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, minimum=60
+            ),
+            key_publish_delay_seconds=env_int(
                 env, "IDENTITY_KEY_PUBLISH_DELAY_SECONDS", d.key_publish_delay_seconds
             ),
-            signing_key_cache_seconds=_int(
+            signing_key_cache_seconds=env_int(
                 env, "IDENTITY_SIGNING_KEY_CACHE_SECONDS", d.signing_key_cache_seconds
             ),
-            access_log_size=_int(env, "IDENTITY_ACCESS_LOG_SIZE", d.access_log_size, 1),
+            access_log_size=env_int(env, "IDENTITY_ACCESS_LOG_SIZE", d.access_log_size, minimum=1),
             argon2=argon2,
             carrier_url=(env.get("CARRIER_REGISTRY_URL") or d.carrier_url).rstrip("/"),
-            carrier_timeout_seconds=_float(
-                env, "CARRIER_TIMEOUT_SECONDS", d.carrier_timeout_seconds
+            carrier_timeout_seconds=env_float(
+                env, "CARRIER_TIMEOUT_SECONDS", d.carrier_timeout_seconds, strict=True
             ),
-            trusted_proxies=_int(env, "IDENTITY_TRUSTED_PROXIES", d.trusted_proxies),
-            purge_interval_seconds=_int(
-                env, "IDENTITY_PURGE_INTERVAL_SECONDS", d.purge_interval_seconds, 1
+            trusted_proxies=env_int(env, "IDENTITY_TRUSTED_PROXIES", d.trusted_proxies),
+            purge_interval_seconds=env_int(
+                env, "IDENTITY_PURGE_INTERVAL_SECONDS", d.purge_interval_seconds, minimum=1
             ),
         )
 

@@ -1,21 +1,31 @@
-"""What the identity domain needs, built once per process."""
+"""Identity's one context: what the web app, the worker and `manage` all build.
+
+`build_context()` reads the settings, opens the database and assembles the
+collaborators (OTP flow, password hashing, carrier, signing keys, tokens) and the
+domain flows (registrations, logins, password resets, phone additions). Routes reach it
+with `current_context(IdentityContext)`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from services.core.auth import TokenVerifier
 from services.core.bus.envelope import utcnow
 from services.core.config import ServiceSettings
+from services.core.service import ServiceContext, ServiceDatabase
+from services.identity import SERVICE, problems
 from services.identity.carrier import CarrierRegistry
 from services.identity.config import IdentityConfig
 from services.identity.keys import KeyRing
-from services.identity.otp import OtpService
+from services.identity.login import Logins
+from services.identity.otp import OtpFlow
 from services.identity.passwords import PasswordHashing
-from services.identity.tokens import TokenIssuer
+from services.identity.recovery import PasswordResets, PhoneAdditions
+from services.identity.registration import Registrations
+from services.identity.tokens import LocalJwks, TokenIssuer
 
 
 @dataclass(frozen=True)
@@ -27,34 +37,59 @@ class Caller:
 
 
 @dataclass
-class IdentityContext:
-    """Settings, storage and collaborators shared by the registration and login flows."""
+class IdentityContext(ServiceContext):
+    """Settings, storage, collaborators and the domain flows of one identity database."""
 
     config: IdentityConfig
-    sessions: sessionmaker[Session]
-    otp: OtpService
-    hashing: PasswordHashing
-    carrier: CarrierRegistry
     keys: KeyRing
-    tokens: TokenIssuer
-    clock: Callable[[], datetime]
+    otp: OtpFlow = field(init=False)
+    hashing: PasswordHashing = field(init=False)
+    carrier: CarrierRegistry = field(init=False)
+    tokens: TokenIssuer = field(init=False)
+    registrations: Registrations = field(init=False)
+    logins: Logins = field(init=False)
+    password_resets: PasswordResets = field(init=False)
+    phone_additions: PhoneAdditions = field(init=False)
 
-    @classmethod
-    def build(
-        cls,
-        settings: ServiceSettings,
-        config: IdentityConfig,
-        sessions: sessionmaker[Session],
-        clock: Callable[[], datetime] = utcnow,
-    ) -> IdentityContext:
-        keys = KeyRing(sessions, config, clock)
-        return cls(
-            config=config,
-            sessions=sessions,
-            otp=OtpService(config, clock),
-            hashing=PasswordHashing(config.argon2, config.argon2.concurrency),
-            carrier=CarrierRegistry(config),
-            keys=keys,
-            tokens=TokenIssuer(keys, config, settings.token_issuer, settings.token_audience, clock),
-            clock=clock,
+    def __post_init__(self) -> None:
+        config, clock, settings = self.config, self.clock, self.settings
+        self.otp = OtpFlow(config, clock)
+        self.hashing = PasswordHashing(config.argon2, config.argon2.concurrency)
+        self.carrier = CarrierRegistry(config)
+        self.tokens = TokenIssuer(
+            self.keys, config, settings.token_issuer, settings.token_audience, clock
         )
+        self.registrations = Registrations(self)
+        self.logins = Logins(self)
+        self.password_resets = PasswordResets(self)
+        self.phone_additions = PhoneAdditions(self)
+
+    @property
+    def ctx(self) -> IdentityContext:
+        """Shim for code written against the former `Identity` facade (`identity.ctx.x`)."""
+        return self
+
+
+def build_context(
+    settings: ServiceSettings | None = None,
+    config: IdentityConfig | None = None,
+    database: ServiceDatabase | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> IdentityContext:
+    """The identity context from the environment (or the parts a test gives)."""
+    problems.register()
+    settings = settings or ServiceSettings.from_env(SERVICE)
+    config = config or IdentityConfig.from_env()
+    database = database or ServiceDatabase.open(settings)
+    keys = KeyRing(database.sessions, config, clock)
+    verifier = TokenVerifier(
+        LocalJwks(keys), issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    return IdentityContext(
+        settings=settings,
+        database=database,
+        verifier=verifier,
+        clock=clock,
+        config=config,
+        keys=keys,
+    )

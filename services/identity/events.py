@@ -2,21 +2,47 @@
 
 Events carry ids, statuses and masked values only: never an OTP code, a password,
 a token or a full phone number.
+
+Consumed (queue `identity.events`): notify's `notify.notification.delivered` and
+`.failed`, to follow whether each OTP's SMS arrived (see `otp.record_delivery`).
 """
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.consumer import Consumer
+from services.core.bus.envelope import Envelope
 from services.core.config import ServiceSettings
 from services.identity import SERVICE
+from services.identity.otp import record_delivery
+
+log = logging.getLogger(__name__)
 
 ACCOUNT_REGISTERED = "identity.account.registered"
 PHONE_CHANGED = "identity.phone.changed"
 PUBLISHED_EVENTS = (ACCOUNT_REGISTERED, PHONE_CHANGED)
+# notify's outcome events (its contract; to move to the contracts package with notify's).
+NOTIFICATION_DELIVERED = "notify.notification.delivered"
+NOTIFICATION_FAILED = "notify.notification.failed"
+
+
+def on_notification_outcome(session: Session, envelope: Envelope) -> None:
+    """Set the delivery state of the OTP whose `notify.send` this was; ignore the rest."""
+    command_id = envelope.data.get("command_id")
+    if not isinstance(command_id, str) or not command_id:
+        return
+    delivered = envelope.type == NOTIFICATION_DELIVERED
+    reason = envelope.data.get("reason")
+    if record_delivery(session, command_id, delivered, reason if isinstance(reason, str) else None):
+        log.info("OTP delivery %s (%s)", "delivered" if delivered else "failed", reason or "-")
 
 
 def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
-    """The service's consumer: identity handles no events (nothing required)."""
-    return Consumer(SERVICE, sessions, settings.bus)
+    """The service's consumer: notify's delivery outcomes of identity's OTPs."""
+    consumer = Consumer(SERVICE, sessions, settings.bus)
+    consumer.on_event(NOTIFICATION_DELIVERED)(on_notification_outcome)
+    consumer.on_event(NOTIFICATION_FAILED)(on_notification_outcome)
+    return consumer

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,17 +12,42 @@ from sqlalchemy.orm import Session
 from services.core.bus.commands import Channel, Template, send_notification
 from services.core.bus.outbox import record_event
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
-from services.core.problems import Conflict, NotFound, Problem, TooManyRequests, ValidationProblem
+from services.core.problems import (
+    Conflict,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    ValidationProblem,
+    kept,
+)
 from services.identity.accounts import find_by_username, log_access, otp_phones
 from services.identity.carrier import matches
-from services.identity.context import Caller, IdentityContext
 from services.identity.events import PHONE_CHANGED
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, new_id
-from services.identity.unit_of_work import kept, transaction
+from services.identity.otp import LOGIN as LOGIN_OTP
+from services.identity.otp import PHONE_CHANGE as PHONE_CHANGE_OTP
+from services.identity.otp import OtpState, OtpStep
+from services.identity.problems import OtpNotDelivered
+
+if TYPE_CHECKING:
+    from services.identity.context import Caller, IdentityContext
 
 LOGIN = "login"
 PHONE_CHANGE = "phone_change"
 OTP_SENT, PHONE_VERIFIED, COMPLETED = "otp_sent", "phone_verified", "completed"
+
+
+@dataclass(frozen=True)
+class LoginStarted:
+    """Step 1 accepted: the flow, its OTP and the account's OTP phones (masked)."""
+
+    id: str
+    otp: OtpState
+    otp_phones: list[str]
+
+    @property
+    def problem(self) -> OtpNotDelivered | None:
+        return OtpStep(otp=self.otp).problem
 
 
 def throttle_key(username: str) -> str:
@@ -45,11 +71,11 @@ class Logins:
             min(config.login_throttle_max_seconds, config.login_throttle_base_seconds * 2**extra)
         )
 
-    def start(self, username: str, password: str, caller: Caller) -> dict[str, Any]:
+    def start(self, username: str, password: str, caller: Caller) -> LoginStarted:
         """Check the password (same answer and cost whether or not the account exists)."""
         key = throttle_key(username)
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             throttle = session.get(LoginThrottle, key)
             throttled_before = throttle is not None
             if throttle and throttle.blocked_until and throttle.blocked_until > now:
@@ -59,7 +85,7 @@ class Logins:
             password_hash = account.password_hash if account else None
         ok = self.ctx.hashing.verify(password_hash, password)
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             if not ok or account is None:
                 self._record_failure(session, key, now)
                 if account is not None:
@@ -94,12 +120,13 @@ class Logins:
                 **caller.__dict__,
             )
             # The code first: its send limit is a query, and nothing is pending before it,
-            # so the commit writes the flow, the code and the log line in one flush.
-            otp = self.ctx.otp.send(
+            # so the commit writes the flow, the code and the log line in one flush. A
+            # spent budget keeps the flow (delivery failed): another phone or a phone
+            # change is still a way through for the owner.
+            otp = self.ctx.otp.open(
                 session,
+                LOGIN_OTP,
                 flow_id=flow.id,
-                purpose=LOGIN,
-                template=Template.OTP_LOGIN,
                 phone=flow.phone,
                 account_id=account.id,
                 fresh=True,
@@ -108,11 +135,9 @@ class Logins:
             log_access(
                 session, account.id, at=now, method="password", result="accepted", **caller.__dict__
             )
-            return {
-                "id": flow.id,
-                "otp": otp.to_dict(),
-                "otp_phones": [mask_phone(p.phone) for p in phones],
-            }
+            return LoginStarted(
+                id=flow.id, otp=otp, otp_phones=[mask_phone(p.phone) for p in phones]
+            )
 
     def _record_failure(self, session: Session, key: str, now: datetime) -> None:
         throttle = session.get(LoginThrottle, key, with_for_update=True)
@@ -139,8 +164,8 @@ class Logins:
             raise Conflict("invalid_step")
         return flow
 
-    def resend(self, flow_id: str, phone_index: int | None) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def resend(self, flow_id: str, phone_index: int | None) -> OtpStep:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             assert flow.account_id is not None
             if phone_index is not None:
@@ -150,26 +175,34 @@ class Logins:
                         "phone_not_found", errors={"phone_index": ["Không có số điện thoại này."]}
                     )
                 flow.phone = phones[phone_index].phone
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=flow.id,
-                purpose=LOGIN,
-                template=Template.OTP_LOGIN,
-                phone=flow.phone,
-                account_id=flow.account_id,
-                resend=True,
+            otp = self.ctx.otp.resend(
+                session, LOGIN_OTP, flow_id=flow.id, phone=flow.phone, account_id=flow.account_id
             )
-            return {"otp": otp.to_dict()}
+            return OtpStep(otp=otp)
+
+    def otp_state(self, flow_id: str, phone_change: bool = False) -> OtpState:
+        """The login's (or its phone change's) current code, as the page follows it."""
+        with self.ctx.transaction() as session:
+            flow = session.get(Flow, flow_id)
+            if flow is None or flow.kind != LOGIN or flow.account_id is None:
+                raise NotFound()
+            if flow.expires_at <= self.ctx.clock():
+                raise Problem("flow_expired", status=410)
+            purpose = PHONE_CHANGE_OTP if phone_change else LOGIN_OTP
+            state = self.ctx.otp.state(session, purpose, flow.id)
+            if state is None:
+                raise NotFound()
+            return state
 
     def verify(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
         self.ctx.keys.ensure_key()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             account = session.get(Account, flow.account_id)
             if account is None:
                 raise NotFound()
             try:
-                self.ctx.otp.verify(session, flow_id=flow.id, purpose=LOGIN, code=code)
+                self.ctx.otp.verify(session, LOGIN_OTP, flow_id=flow.id, code=code)
             except Problem:
                 log_access(
                     session,
@@ -200,77 +233,84 @@ class Logins:
 
     # -- lost OTP phone ---------------------------------------------------------------
 
-    def start_phone_change(self, flow_id: str, raw_phone: str) -> dict[str, Any]:
+    def start_phone_change(self, flow_id: str, raw_phone: str, caller: Caller) -> OtpStep:
+        """The carrier is asked first: a number not listed under the account's person is
+        refused before anything is sent (a new number starts over, at once)."""
         try:
             phone = normalize_mobile(raw_phone)
         except InvalidPhone as exc:
             raise ValidationProblem(
                 errors={"phone": ["Số điện thoại di động Việt Nam không hợp lệ."]}
             ) from exc
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
+            flow = self._open(session, flow_id, OTP_SENT)
+            account = session.get(Account, flow.account_id)
+            if account is None:
+                raise NotFound()
+        self._check_subscriber(account, phone, flow_id, caller)
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             flow.new_phone = phone
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=flow.id,
-                purpose=PHONE_CHANGE,
-                template=Template.OTP_PHONE_CHANGE,
-                phone=phone,
-                account_id=flow.account_id,
+            otp = self.ctx.otp.open(
+                session, PHONE_CHANGE_OTP, flow_id=flow.id, phone=phone, account_id=flow.account_id
             )
-            return {"otp": otp.to_dict()}
+            return OtpStep(otp=otp)
 
-    def resend_phone_change(self, flow_id: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def _check_subscriber(self, account: Account, phone: str, flow_id: str, caller: Caller) -> None:
+        """422 subscriber_mismatch (logged) unless the carrier lists `phone` under the person."""
+        subscriber = self.ctx.carrier.lookup(phone)
+        if (
+            account.citizen_id is not None
+            and account.date_of_birth is not None
+            and matches(subscriber, account.citizen_id, account.full_name, account.date_of_birth)
+        ):
+            return
+        with self.ctx.transaction() as session:
+            flow = self._open(session, flow_id, OTP_SENT, PHONE_VERIFIED)
+            flow.status = OTP_SENT  # a mismatch spends the code: a new number starts over
+            flow.new_phone = None
+            log_access(
+                session,
+                account.id,
+                at=self.ctx.clock(),
+                method="phone_change",
+                result="subscriber_mismatch",
+                **caller.__dict__,
+            )
+            raise kept(Problem("subscriber_mismatch", status=422))
+
+    def resend_phone_change(self, flow_id: str) -> OtpStep:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
             if flow.new_phone is None:
                 raise Conflict("invalid_step")
-            otp = self.ctx.otp.send(
+            otp = self.ctx.otp.resend(
                 session,
+                PHONE_CHANGE_OTP,
                 flow_id=flow.id,
-                purpose=PHONE_CHANGE,
-                template=Template.OTP_PHONE_CHANGE,
                 phone=flow.new_phone,
                 account_id=flow.account_id,
-                resend=True,
             )
-            return {"otp": otp.to_dict()}
+            return OtpStep(otp=otp)
 
     def verify_phone_change(self, flow_id: str, code: str, caller: Caller) -> dict[str, Any]:
         """OTP to the new number, then the carrier must list it under the account's person."""
         self.ctx.keys.ensure_key()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT, PHONE_VERIFIED)
             if flow.new_phone is None:
                 raise Conflict("invalid_step")
             if flow.status == OTP_SENT:
-                self.ctx.otp.verify(session, flow_id=flow.id, purpose=PHONE_CHANGE, code=code)
+                self.ctx.otp.verify(session, PHONE_CHANGE_OTP, flow_id=flow.id, code=code)
                 # Kept even if the carrier is down, so a retry needs no new code.
                 flow.status = PHONE_VERIFIED
             new_phone = flow.new_phone
             account = session.get(Account, flow.account_id)
             if account is None:
                 raise NotFound()
-        subscriber = self.ctx.carrier.lookup(new_phone)
-        if (
-            account.citizen_id is None
-            or account.date_of_birth is None
-            or not matches(subscriber, account.citizen_id, account.full_name, account.date_of_birth)
-        ):
-            with transaction(self.ctx.sessions) as session:
-                flow = self._open(session, flow_id, PHONE_VERIFIED)
-                flow.status = OTP_SENT  # a mismatch spends the code: a new number starts over
-                flow.new_phone = None
-                log_access(
-                    session,
-                    account.id,
-                    at=self.ctx.clock(),
-                    method="phone_change",
-                    result="subscriber_mismatch",
-                    **caller.__dict__,
-                )
-                raise kept(Problem("subscriber_mismatch", status=422))
-        with transaction(self.ctx.sessions) as session:
+        # Asked again: the carrier's record may have changed since the code was sent.
+        self._check_subscriber(account, new_phone, flow_id, caller)
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, PHONE_VERIFIED)
             account = session.get(Account, flow.account_id)
             assert account is not None

@@ -15,14 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from services.core.config import ServiceSettings
 from services.core.phones import InvalidPhone
 from services.core.problems import Problem
-from services.core.service import ServiceDatabase
 from services.identity import SERVICE
 from services.identity.app import MIGRATIONS
-from services.identity.config import IdentityConfig
-from services.identity.service import Identity
+from services.identity.context import build_context
 from services.identity.staff import (
     DEMO_STAFF,
     StaffError,
@@ -52,14 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    database = ServiceDatabase.open(settings)
+    ctx = build_context()
+    database = ctx.database
     if args.command == "migrate":
         database.migrate(MIGRATIONS)
         print(f"{SERVICE}: database migrated", file=sys.stderr)
         return 0
-    identity = Identity(settings, IdentityConfig.from_env(), database.sessions)
-    ctx = identity.ctx
     if args.command == "load-demo":
         database.migrate(MIGRATIONS)
         created, existing = load_demo_staff(ctx, args.file)
@@ -92,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     elif args.command == "purge-expired":
-        purged = identity.registrations.purge_expired()
+        purged = ctx.registrations.purge_expired()
         print(f"{SERVICE}: purged {purged} expired registration(s)", file=sys.stderr)
     return 0
 

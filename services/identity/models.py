@@ -92,7 +92,10 @@ class Flow(Base):
     """A login, password reset or phone addition in progress, between its steps."""
 
     __tablename__ = "flows"
-    __table_args__ = (Index("ix_flows_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_flows_expires_at", "expires_at"),
+        Index("ix_flows_account_kind", "account_id", "kind", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))  # login, password_reset, phone_add
@@ -110,7 +113,10 @@ class OtpChallengeRow(Base):
     """The current OTP of one step of a flow: only its HMAC is stored."""
 
     __tablename__ = "otp_challenges"
-    __table_args__ = (UniqueConstraint("flow_id", "purpose", name="uq_otp_challenges_flow"),)
+    __table_args__ = (
+        UniqueConstraint("flow_id", "purpose", name="uq_otp_challenges_flow"),
+        Index("ix_otp_challenges_command_id", "command_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     flow_id: Mapped[str] = mapped_column(String(36))
@@ -122,17 +128,26 @@ class OtpChallengeRow(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The notify.send command that carried the current code, and what notify reported.
+    command_id: Mapped[str | None] = mapped_column(String(36))
+    delivery: Mapped[str | None] = mapped_column(String(16))  # pending, delivered, failed
+    delivery_reason: Mapped[str | None] = mapped_column(String(48))
 
 
 class OtpSend(Base):
-    """One OTP sent to a phone, to cap sends per phone per hour."""
+    """One OTP sent to a phone, to cap sends per phone and purpose per hour."""
 
     __tablename__ = "otp_sends"
-    __table_args__ = (Index("ix_otp_sends_phone_sent_at", "phone", "sent_at"),)
+    __table_args__ = (
+        Index("ix_otp_sends_phone_sent_at", "phone", "sent_at"),
+        Index("ix_otp_sends_flow", "flow_id", "phone"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     phone: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    purpose: Mapped[str | None] = mapped_column(String(24))
+    flow_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class LoginThrottle(Base):

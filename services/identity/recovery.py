@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Template
+from services.core.bus.commands import Channel, Template, send_notification
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
-from services.core.problems import Conflict, NotFound, Problem, ValidationProblem
+from services.core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    ValidationProblem,
+)
 from services.identity.accounts import find_by_username, otp_phones
-from services.identity.context import IdentityContext
 from services.identity.login import throttle_key
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, RefreshToken, new_id
+from services.identity.otp import PASSWORD_RESET as RESET_OTP
+from services.identity.otp import PHONE_ADD as PHONE_ADD_OTP
+from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.person import person_of_account
 from services.identity.registration import check_password
-from services.identity.unit_of_work import transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a flow kind
 PHONE_ADD = "phone_add"
 OTP_SENT, OTP_VERIFIED, COMPLETED = "otp_sent", "otp_verified", "completed"
+
+
+@dataclass(frozen=True)
+class AddedPhone:
+    id: str
+    phone: str  # masked
+    is_default: bool
 
 
 class PasswordResets:
@@ -30,9 +49,9 @@ class PasswordResets:
     def __init__(self, ctx: IdentityContext) -> None:
         self.ctx = ctx
 
-    def start(self, username: str) -> dict[str, Any]:
+    def start(self, username: str) -> OtpStep:
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             account = find_by_username(session, username.strip())
             phone = None
             if account is not None:
@@ -48,17 +67,17 @@ class PasswordResets:
                 expires_at=now + timedelta(seconds=self.ctx.config.flow_ttl_seconds),
             )
             session.add(flow)
-            # An unknown account gets a decoy challenge: same answer, nothing sent.
-            otp = self.ctx.otp.send(
+            # An unknown account, or a spent reset budget, gets a decoy challenge: same
+            # answer, nothing sent; the login budget of the phone is never touched.
+            otp = self.ctx.otp.open(
                 session,
+                RESET_OTP,
                 flow_id=flow.id,
-                purpose=PASSWORD_RESET,
-                template=Template.OTP_PASSWORD_RESET,
                 phone=phone,
                 account_id=flow.account_id,
                 fresh=True,
             )
-            return {"id": flow.id, "otp": _without_destination(otp.to_dict())}
+            return OtpStep(id=flow.id, otp=otp)
 
     def _open(self, session: Session, flow_id: str, *statuses: str) -> Flow:
         flow = session.scalars(
@@ -72,29 +91,35 @@ class PasswordResets:
             raise Conflict("otp_not_verified" if flow.status == OTP_SENT else "invalid_step")
         return flow
 
-    def resend(self, flow_id: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def resend(self, flow_id: str) -> OtpStep:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=flow.id,
-                purpose=PASSWORD_RESET,
-                template=Template.OTP_PASSWORD_RESET,
-                phone=flow.phone,
-                account_id=flow.account_id,
-                resend=True,
+            otp = self.ctx.otp.resend(
+                session, RESET_OTP, flow_id=flow.id, phone=flow.phone, account_id=flow.account_id
             )
-            return {"otp": _without_destination(otp.to_dict())}
+            return OtpStep(otp=otp)
 
-    def verify(self, flow_id: str, code: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def otp_state(self, flow_id: str) -> OtpState:
+        with self.ctx.transaction() as session:
+            flow = session.get(Flow, flow_id)
+            if flow is None or flow.kind != PASSWORD_RESET:
+                raise NotFound()
+            if flow.expires_at <= self.ctx.clock():
+                raise Problem("flow_expired", status=410)
+            state = self.ctx.otp.state(session, RESET_OTP, flow.id)
+            if state is None:
+                raise NotFound()
+            return state
+
+    def verify(self, flow_id: str, code: str) -> StepStatus:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_SENT)
-            self.ctx.otp.verify(session, flow_id=flow.id, purpose=PASSWORD_RESET, code=code)
+            self.ctx.otp.verify(session, RESET_OTP, flow_id=flow.id, code=code)
             flow.status = OTP_VERIFIED
-            return {"id": flow.id, "status": OTP_VERIFIED}
+            return StepStatus(id=flow.id, status=OTP_VERIFIED)
 
-    def complete(self, flow_id: str, password: str, confirmation: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def complete(self, flow_id: str, password: str, confirmation: str) -> StepStatus:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_VERIFIED)
             account = session.get(Account, flow.account_id)
             if account is None:
@@ -102,7 +127,7 @@ class PasswordResets:
             personal = person_of_account(session, account)
         check_password(password, confirmation, personal)
         password_hash = self.ctx.hashing.hash(password)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             flow = self._open(session, flow_id, OTP_VERIFIED)
             account = session.get(Account, flow.account_id)
             assert account is not None
@@ -120,12 +145,7 @@ class PasswordResets:
                 )
             ):
                 token.revoked_at = now
-            return {"status": COMPLETED}
-
-
-def _without_destination(otp: dict[str, Any]) -> dict[str, Any]:
-    # Showing where the code went would tell whether the account exists.
-    return {k: v for k, v in otp.items() if k != "sent_to"}
+            return StepStatus(status=COMPLETED)
 
 
 class PhoneAdditions:
@@ -134,19 +154,34 @@ class PhoneAdditions:
     def __init__(self, ctx: IdentityContext) -> None:
         self.ctx = ctx
 
-    def start(self, account_id: str, raw_phone: str) -> dict[str, Any]:
+    def start(self, account_id: str, raw_phone: str, password: str) -> OtpStep:
+        """Re-authenticated by the password, capped per day, the number known to the carrier."""
         try:
             phone = normalize_mobile(raw_phone)
         except InvalidPhone as exc:
             raise ValidationProblem(
                 errors={"phone": ["Số điện thoại di động Việt Nam không hợp lệ."]}
             ) from exc
+        with self.ctx.transaction() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound()
+            password_hash = account.password_hash
+        if not self.ctx.hashing.verify(password_hash, password):
+            raise Forbidden("password_incorrect")
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             if any(p.phone == phone for p in otp_phones(session, account_id)):
                 raise ValidationProblem(
                     errors={"phone": ["Số điện thoại này đã là số nhận OTP của tài khoản."]}
                 )
+            self._check_daily_cap(session, account_id, now)
+        # The carrier is asked outside any transaction: a number it does not know is
+        # not texted (a family member's phone, known to it, may be shared).
+        if self.ctx.carrier.lookup(phone) is None:
+            raise Problem("phone_not_subscribed", status=422)
+        with self.ctx.transaction() as session:
+            self._check_daily_cap(session, account_id, now)
             flow = Flow(
                 id=new_id(),
                 kind=PHONE_ADD,
@@ -157,19 +192,24 @@ class PhoneAdditions:
                 expires_at=now + timedelta(seconds=self.ctx.config.flow_ttl_seconds),
             )
             session.add(flow)
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=flow.id,
-                purpose=PHONE_ADD,
-                template=Template.OTP_PHONE_CHANGE,
-                phone=phone,
-                account_id=account_id,
-                fresh=True,
+            otp = self.ctx.otp.open(
+                session, PHONE_ADD_OTP, flow_id=flow.id, phone=phone, account_id=account_id
             )
-            return {"id": flow.id, "otp": otp.to_dict()}
+            return OtpStep(id=flow.id, otp=otp)
 
-    def verify(self, account_id: str, flow_id: str, code: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def _check_daily_cap(self, session: Session, account_id: str, now: datetime) -> None:
+        since = now - timedelta(days=1)
+        started, oldest = session.execute(
+            select(func.count(), func.min(Flow.created_at)).where(
+                Flow.account_id == account_id, Flow.kind == PHONE_ADD, Flow.created_at > since
+            )
+        ).one()
+        if started >= self.ctx.config.otp_phones_per_day:
+            retry = (oldest + timedelta(days=1) - now).total_seconds()
+            raise TooManyRequests("otp_phone_limit", retry_after=int(retry + 0.999))
+
+    def verify(self, account_id: str, flow_id: str, code: str) -> AddedPhone:
+        with self.ctx.transaction() as session:
             flow = session.scalars(
                 select(Flow)
                 .where(Flow.id == flow_id, Flow.kind == PHONE_ADD, Flow.account_id == account_id)
@@ -181,8 +221,9 @@ class PhoneAdditions:
                 raise Conflict("invalid_step")
             if flow.expires_at <= self.ctx.clock():
                 raise Problem("flow_expired", status=410)
-            self.ctx.otp.verify(session, flow_id=flow.id, purpose=PHONE_ADD, code=code)
+            self.ctx.otp.verify(session, PHONE_ADD_OTP, flow_id=flow.id, code=code)
             flow.status = COMPLETED
+            current = otp_phones(session, account_id)
             row = OtpPhone(
                 account_id=account_id,
                 phone=flow.new_phone,
@@ -191,4 +232,24 @@ class PhoneAdditions:
             )
             session.add(row)
             session.flush()
-            return {"id": row.id, "phone": mask_phone(row.phone), "is_default": False}
+            account = session.get(Account, account_id)
+            if account is not None and current:
+                _alert_phone_added(session, account, current[0].phone, row.phone)
+            return AddedPhone(id=row.id, phone=mask_phone(row.phone), is_default=False)
+
+
+def _alert_phone_added(session: Session, account: Account, existing: str, added: str) -> None:
+    """Warn the default OTP phone (and e-mail) that another number now receives OTPs."""
+    channels = [Channel.SMS, Channel.INBOX]
+    if account.email:
+        channels.append(Channel.EMAIL)
+    send_notification(
+        session,
+        Template.OTP_PHONE_CHANGED,
+        channels=channels,
+        personalisation={"full_name": account.full_name, "new_phone_masked": mask_phone(added)},
+        account_id=account.id,
+        phone=existing,
+        email=account.email,
+        reference=account.id,
+    )

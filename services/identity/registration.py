@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -23,15 +23,17 @@ from services.identity.accounts import (
 )
 from services.identity.carrier import matches
 from services.identity.citizen_ids import citizen_id_errors
-from services.identity.context import IdentityContext
 from services.identity.events import ACCOUNT_REGISTERED
 from services.identity.models import Flow, OtpChallengeRow, OtpSend, Registration, new_id
+from services.identity.otp import REGISTRATION, OtpState, OtpStep, StepStatus
 from services.identity.password_rules import Person, weak_password
 from services.identity.passwords import password_problems
 from services.identity.person import person_of_registration
-from services.identity.unit_of_work import transaction
 
-PURPOSE = "registration"
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
+
+PURPOSE = REGISTRATION.name
 OTP_SENT, OTP_VERIFIED, COMPLETED = "otp_sent", "otp_verified", "completed"
 
 FIELD_MESSAGES = {
@@ -43,6 +45,12 @@ FIELD_MESSAGES = {
     "full_name_invalid": "Họ và tên không hợp lệ.",
     "date_of_birth_future": "Ngày sinh không hợp lệ.",
 }
+
+
+@dataclass(frozen=True)
+class AccountCreated:
+    account_id: str
+    verification_level: int
 
 
 @dataclass(frozen=True)
@@ -99,17 +107,17 @@ class Registrations:
     def __init__(self, ctx: IdentityContext) -> None:
         self.ctx = ctx
 
-    def start(self, request: RegistrationRequest) -> dict[str, Any]:
+    def start(self, request: RegistrationRequest) -> OtpStep:
+        """The carrier first: only a caller it confirms may learn that an account exists."""
         now = self.ctx.clock()
         request = check_request(request, now.date())
-        with transaction(self.ctx.sessions) as session:
-            if find_by_username(session, request.citizen_id) is not None:
-                raise Conflict("account_exists")
         # The carrier is asked outside any transaction: no lock is held on a remote call.
         subscriber = self.ctx.carrier.lookup(request.phone)
         if not matches(subscriber, request.citizen_id, request.full_name, request.date_of_birth):
             raise Problem("subscriber_mismatch", status=422)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
+            if find_by_username(session, request.citizen_id) is not None:
+                raise Conflict("account_exists")
             registration = Registration(
                 id=new_id(),
                 status=OTP_SENT,
@@ -118,15 +126,10 @@ class Registrations:
                 **request.__dict__,
             )
             session.add(registration)
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=registration.id,
-                purpose=PURPOSE,
-                template=Template.OTP_REGISTRATION,
-                phone=request.phone,
-                fresh=True,
+            otp = self.ctx.otp.open(
+                session, REGISTRATION, flow_id=registration.id, phone=request.phone, fresh=True
             )
-            return {"id": registration.id, "otp": otp.to_dict()}
+            return OtpStep(id=registration.id, otp=otp)
 
     def _open(self, session: Any, registration_id: str) -> Registration:
         registration = session.scalars(
@@ -140,28 +143,35 @@ class Registrations:
             raise Problem("flow_expired", status=410)
         return registration  # type: ignore[no-any-return]
 
-    def resend(self, registration_id: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def resend(self, registration_id: str) -> OtpStep:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
-            otp = self.ctx.otp.send(
-                session,
-                flow_id=registration.id,
-                purpose=PURPOSE,
-                template=Template.OTP_REGISTRATION,
-                phone=registration.phone,
-                resend=True,
+            otp = self.ctx.otp.resend(
+                session, REGISTRATION, flow_id=registration.id, phone=registration.phone
             )
-            return {"otp": otp.to_dict()}
+            return OtpStep(otp=otp)
 
-    def verify(self, registration_id: str, code: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def otp_state(self, registration_id: str) -> OtpState:
+        with self.ctx.transaction() as session:
+            registration = session.get(Registration, registration_id)
+            if registration is None:
+                raise NotFound()
+            if registration.expires_at <= self.ctx.clock():
+                raise Problem("flow_expired", status=410)
+            state = self.ctx.otp.state(session, REGISTRATION, registration.id)
+            if state is None:
+                raise NotFound()
+            return state
+
+    def verify(self, registration_id: str, code: str) -> StepStatus:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
-            self.ctx.otp.verify(session, flow_id=registration.id, purpose=PURPOSE, code=code)
+            self.ctx.otp.verify(session, REGISTRATION, flow_id=registration.id, code=code)
             registration.status = OTP_VERIFIED
-            return {"id": registration.id, "status": OTP_VERIFIED}
+            return StepStatus(id=registration.id, status=OTP_VERIFIED)
 
-    def complete(self, registration_id: str, password: str, confirmation: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def complete(self, registration_id: str, password: str, confirmation: str) -> AccountCreated:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             if registration.status != OTP_VERIFIED:
                 raise Conflict("otp_not_verified")
@@ -173,8 +183,8 @@ class Registrations:
             # Another registration of the same citizen ID won the race.
             raise Conflict("account_exists") from exc
 
-    def _create_account(self, registration_id: str, password_hash: str) -> dict[str, Any]:
-        with transaction(self.ctx.sessions) as session:
+    def _create_account(self, registration_id: str, password_hash: str) -> AccountCreated:
+        with self.ctx.transaction() as session:
             registration = self._open(session, registration_id)
             if find_by_username(session, registration.citizen_id) is not None:
                 raise Conflict("account_exists")
@@ -223,13 +233,13 @@ class Registrations:
                 email=registration.email,
                 reference=registration.id,
             )
-            return {"account_id": account.id, "verification_level": LOA_CARRIER_VERIFIED}
+            return AccountCreated(account_id=account.id, verification_level=LOA_CARRIER_VERIFIED)
 
     def purge_expired(self) -> int:
         """Delete registrations, flows and OTPs past their purge time; returns the count."""
         now = self.ctx.clock()
         cutoff = now - timedelta(seconds=self.ctx.config.registration_purge_after_seconds)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             stale = select(Registration.id).where(Registration.expires_at < cutoff)
             old_flows = select(Flow.id).where(Flow.expires_at < cutoff)
             session.execute(

@@ -2,14 +2,60 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from datetime import datetime
+from typing import Any
+
+from flask import has_request_context, request
+from marshmallow import INCLUDE, Schema, fields, post_dump, validate
+
+from services.core.bus.envelope import format_timestamp
+from services.core.problems import wants_english
+
+DELIVERY = ["pending", "delivered", "failed"]
+
+
+class Timestamp(fields.Field[datetime]):
+    """A datetime answered as the contract's ISO 8601 UTC with milliseconds and a Z."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return format_timestamp(value) if isinstance(value, datetime) else value
 
 
 class OtpSchema(Schema):
     sent_to = fields.String(metadata={"description": "masked phone the code went to"})
-    expires_at = fields.String()
-    resend_after = fields.String()
+    expires_at = Timestamp(metadata={"type": "string", "format": "date-time"})
+    resend_after = Timestamp(metadata={"type": "string", "format": "date-time"})
     resend_in = fields.Integer(metadata={"description": "seconds until a resend is allowed"})
+    delivery = fields.String(
+        validate=validate.OneOf(DELIVERY),
+        metadata={"description": "what notify reported about the code's SMS"},
+    )
+
+
+class OtpProblemSchema(Schema):
+    """`otp_not_delivered`: the code could not be sent; the detail says what to do next."""
+
+    code = fields.String()
+    title = fields.String()
+    detail = fields.String()
+
+
+class WithOtpProblem(Schema):
+    """An answer that carries `problem` when the code's delivery failed."""
+
+    problem = fields.Method("_problem", metadata={"type": "object"})
+
+    def _problem(self, obj: Any) -> dict[str, str] | None:
+        problem = getattr(obj, "problem", None)
+        if problem is None:
+            return None
+        return problem.to_dict(has_request_context() and wants_english(request))  # type: ignore[no-any-return]
+
+    @post_dump
+    def _drop_empty_problem(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("problem") is None:
+            data.pop("problem", None)
+        return data
 
 
 class RegistrationRequestSchema(Schema):
@@ -22,7 +68,7 @@ class RegistrationRequestSchema(Schema):
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-class FlowStartedSchema(Schema):
+class FlowStartedSchema(WithOtpProblem):
     id = fields.String()
     otp = fields.Nested(OtpSchema)
 
@@ -31,7 +77,7 @@ class LoginStartedSchema(FlowStartedSchema):
     otp_phones = fields.List(fields.String())
 
 
-class OtpOnlySchema(Schema):
+class OtpOnlySchema(WithOtpProblem):
     otp = fields.Nested(OtpSchema)
 
 
@@ -83,17 +129,20 @@ class UsernameSchema(Schema):
 
 
 class ResetOtpSchema(Schema):
-    expires_at = fields.String()
-    resend_after = fields.String()
+    """A reset's OTP never says where it went: that would tell whether the account exists."""
+
+    expires_at = Timestamp(metadata={"type": "string", "format": "date-time"})
+    resend_after = Timestamp(metadata={"type": "string", "format": "date-time"})
     resend_in = fields.Integer()
+    delivery = fields.String(validate=validate.OneOf(DELIVERY))
 
 
-class ResetStartedSchema(Schema):
+class ResetStartedSchema(WithOtpProblem):
     id = fields.String()
     otp = fields.Nested(ResetOtpSchema)
 
 
-class ResetOtpOnlySchema(Schema):
+class ResetOtpOnlySchema(WithOtpProblem):
     otp = fields.Nested(ResetOtpSchema)
 
 
@@ -180,3 +229,19 @@ class ChangePasswordSchema(Schema):
     current_password = fields.String(required=True, validate=validate.Length(max=1024))
     new_password = fields.String(required=True, validate=validate.Length(max=1024))
     new_password_confirmation = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class OtpPhoneRequestSchema(PhoneSchema):
+    """Adding an OTP phone asks for the account's password again (re-authentication)."""
+
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class OtpStateSchema(WithOtpProblem):
+    """The flow state the page follows: `problem` (otp_not_delivered) when delivery failed."""
+
+    otp = fields.Nested(OtpSchema)
+
+
+class ResetOtpStateSchema(WithOtpProblem):
+    otp = fields.Nested(ResetOtpSchema)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +19,10 @@ from services.identity.accounts import (
     find_by_username,
     normalize_full_name,
 )
-from services.identity.context import IdentityContext
 from services.identity.passwords import password_problems
-from services.identity.unit_of_work import transaction
+
+if TYPE_CHECKING:
+    from services.identity.context import IdentityContext
 
 DEMO_STAFF = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "staff.csv"
 
@@ -64,7 +66,7 @@ def create_staff(ctx: IdentityContext, member: StaffMember) -> str:
 def _insert_staff(
     ctx: IdentityContext, username: str, member: StaffMember, phone: str, password_hash: str
 ) -> str:
-    with transaction(ctx.sessions) as session:
+    with ctx.transaction() as session:
         if find_by_username(session, username) is not None:
             raise Conflict("account_exists")
         account = create_account(
@@ -88,7 +90,7 @@ def load_demo_staff(ctx: IdentityContext, path: Path = DEMO_STAFF) -> tuple[int,
     created = existing = 0
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            with transaction(ctx.sessions) as session:
+            with ctx.transaction() as session:
                 if find_by_username(session, row["username"].strip()) is not None:
                     existing += 1
                     continue

@@ -1,4 +1,7 @@
-"""Identity's unit of work is core's: one transaction idiom for every service."""
+"""Shim: identity uses `ctx.transaction()` (core's `db.transaction`) and core's `kept`.
+
+Kept for the routes and modules that still import it; new code does not.
+"""
 
 from services.core.db import transaction
 from services.core.problems import kept

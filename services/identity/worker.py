@@ -1,6 +1,7 @@
 """The identity service's worker: `python -m services.identity.worker`.
 
-Besides the outbox relay it purges expired registrations and flows periodically.
+Besides the outbox relay it purges expired registrations and flows periodically and
+consumes notify's delivery outcomes of identity's OTPs.
 """
 
 from __future__ import annotations
@@ -8,15 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
-from services.core.service import ServiceDatabase
 from services.core.worker import Worker
 from services.identity import SERVICE
-from services.identity.config import IdentityConfig
+from services.identity.context import build_context
 from services.identity.events import build_consumer
 from services.identity.registration import Registrations
-from services.identity.service import Identity
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +33,13 @@ def purge_periodically(
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(SERVICE)
+    ctx = build_context()
+    settings, database = ctx.settings, ctx.database
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    config = IdentityConfig.from_env()
-    database = ServiceDatabase.open(settings)
-    identity = Identity(settings, config, database.sessions)
     stop = threading.Event()
     purger = threading.Thread(
         target=purge_periodically,
-        args=(identity.registrations, config.purge_interval_seconds, stop),
+        args=(ctx.registrations, ctx.config.purge_interval_seconds, stop),
         name="identity-purge",
         daemon=True,
     )

@@ -224,7 +224,9 @@ def test_another_otp_phone_can_be_chosen_and_shared_between_accounts(
     an = login(client, identity_db, AN.citizen_id, AN.e164)
     # An adds Hoa's phone (a family member's) as a second OTP phone: allowed.
     added = client.post(
-        f"{API}/me/otp-phones", json={"phone": HOA.phone}, headers=bearer(an["access_token"])
+        f"{API}/me/otp-phones",
+        json={"phone": HOA.phone, "password": PASSWORD},
+        headers=bearer(an["access_token"]),
     )
     assert added.status_code == 202 and added.get_json()["otp"]["sent_to"] == "098****789"
     wrong = client.post(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from services.identity.errors import MESSAGES
 from services.identity.events import PUBLISHED_EVENTS
+from services.identity.problems import MESSAGES
 
 README = Path(__file__).resolve().parents[2] / "services" / "identity" / "README.md"
 
@@ -43,3 +43,19 @@ def test_every_published_event_and_problem_code_is_documented() -> None:
         assert f"`{event}`" in readme, event
     for code in MESSAGES:
         assert f"`{code}`" in readme, code
+
+
+def test_openapi_lists_the_otp_states_and_the_phone_addition_password(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/api/identity/openapi.json").get_json()
+    for path in (
+        "/api/identity/registrations/{registration_id}/otp",
+        "/api/identity/logins/{login_id}/otp",
+        "/api/identity/logins/{login_id}/phone-change/otp",
+        "/api/identity/password-resets/{reset_id}/otp",
+    ):
+        assert "get" in spec["paths"][path], path
+    schemas = spec["components"]["schemas"]
+    assert "password" in schemas["OtpPhoneRequest"]["required"]
+    assert "delivery" in schemas["Otp"]["properties"]

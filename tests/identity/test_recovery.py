@@ -52,16 +52,63 @@ def test_a_new_phone_of_someone_else_is_a_subscriber_mismatch(
 ) -> None:
     register(client, identity_db, AN)
     flow = start_login(client, AN.citizen_id)
-    client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": HOA.phone})
-    refused = client.post(
-        f"{API}/logins/{flow['id']}/phone-change/verify",
-        json={"code": identity_db.last_code(HOA.e164)},
-    )
+    # The carrier is asked before the new number is texted (issue 18, point 4).
+    refused = client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": HOA.phone})
     assert refused.status_code == 422 and refused.get_json()["code"] == "subscriber_mismatch"
+    assert identity_db.commands("otp_phone_change") == []
     assert identity_db.commands("otp_phone_changed") == []
     assert not [e for e in identity_db.events() if e["type"] == "identity.phone.changed"]
     bad = client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": "12"})
     assert bad.status_code == 422 and bad.get_json()["code"] == "validation_error"
+
+
+def test_after_a_mismatch_the_right_number_works_within_the_same_login(
+    client: FlaskClient, identity_db: IdentityDb, carrier: Carrier
+) -> None:
+    """Issue 18 point 10: a mismatch at verify used to leave the step's code 'already used'."""
+    register(client, identity_db, AN)
+    flow = start_login(client, AN.citizen_id)
+    carrier.registry.add(
+        {
+            "phone": NEW_PHONE,
+            "citizen_id": AN.citizen_id,
+            "full_name": AN.full_name,
+            "date_of_birth": AN.date_of_birth,
+        }
+    )
+    first = client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": NEW_PHONE})
+    assert first.status_code == 202
+    # The carrier moves the number to someone else before the code is typed.
+    carrier.registry.add(
+        {
+            "phone": NEW_PHONE,
+            "citizen_id": HOA.citizen_id,
+            "full_name": HOA.full_name,
+            "date_of_birth": HOA.date_of_birth,
+        }
+    )
+    mismatch = client.post(
+        f"{API}/logins/{flow['id']}/phone-change/verify",
+        json={"code": identity_db.last_code(NEW_PHONE)},
+    )
+    assert mismatch.status_code == 422 and mismatch.get_json()["code"] == "subscriber_mismatch"
+    right = "+84977333444"
+    carrier.registry.add(
+        {
+            "phone": right,
+            "citizen_id": AN.citizen_id,
+            "full_name": AN.full_name,
+            "date_of_birth": AN.date_of_birth,
+        }
+    )
+    again = client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": right})
+    assert again.status_code == 202, again.get_json()
+    done = client.post(
+        f"{API}/logins/{flow['id']}/phone-change/verify",
+        json={"code": identity_db.last_code(right)},
+    )
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["access_token"]
 
 
 def test_the_carrier_being_down_during_phone_change_is_safe_to_retry(

@@ -1,7 +1,7 @@
 """Sessions: one row per refresh-token family (created, last used, device, IP, revoked).
 
-Revision ID: 0020_sessions
-Revises: identity_0002
+Revision ID: identity_0020
+Revises: identity_0010
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from services.core.db import UtcDateTime
 
-revision = "0020_sessions"
-down_revision = "identity_0002"
+revision = "identity_0020"
+down_revision = "identity_0010"
 branch_labels = None
 depends_on = None
 

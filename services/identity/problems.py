@@ -1,8 +1,19 @@
-"""Identity's problem codes with their Vietnamese and English titles."""
+"""Identity's problem codes, Vietnamese and English titles; registered by the context."""
 
 from __future__ import annotations
 
-from services.core.problems import register_messages
+from typing import Any
+
+from flask import has_request_context, request
+
+from services.core.problems import Problem, register_messages, wants_english
+
+OTP_NOT_DELIVERED_DETAIL = (
+    "Tin nhắn chứa mã OTP chưa đến được số điện thoại của bạn. Vui lòng nhấn “Gửi lại OTP” "
+    "ngay, chọn số điện thoại nhận OTP khác, hoặc thử lại sau ít phút.",
+    "The text with the OTP could not reach your phone. Ask for a new OTP now, choose "
+    "another OTP phone, or try again in a few minutes.",
+)
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "account_exists": (
@@ -73,7 +84,48 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không tìm thấy số điện thoại nhận OTP đã chọn.",
         "The chosen OTP phone does not exist.",
     ),
+    "otp_not_delivered": ("Không gửi được mã OTP", "The OTP could not be sent"),
+    "otp_phone_limit": (
+        "Tài khoản đã thêm quá nhiều số điện thoại nhận OTP trong ngày. Vui lòng thử lại sau.",
+        "Too many OTP phones were added to this account today; try again later.",
+    ),
+    "phone_not_subscribed": (
+        "Số điện thoại này không được nhà mạng ghi nhận là thuê bao đang hoạt động.",
+        "The carrier does not list this number as an active subscription.",
+    ),
+    "password_incorrect": (
+        "Mật khẩu không đúng. Vui lòng nhập lại mật khẩu của tài khoản.",
+        "The password is not correct.",
+    ),
 }
+
+
+class OtpNotDelivered(Problem):
+    """notify could not send the code: say so, and what to do next (in the asked language)."""
+
+    status = 409
+    code = "otp_not_delivered"
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(**extra)
+
+    @property
+    def detail(self) -> str:
+        english = has_request_context() and wants_english(request)
+        return OTP_NOT_DELIVERED_DETAIL[1 if english else 0]
+
+    @detail.setter
+    def detail(self, _value: str | None) -> None:
+        """The detail follows the language; the base class's value is ignored."""
+
+    def to_dict(self, english: bool = False) -> dict[str, str]:
+        """The problem as the flow state carries it (Vietnamese unless English is asked)."""
+        index = 1 if english else 0
+        return {
+            "code": self.code,
+            "title": MESSAGES[self.code][index],
+            "detail": OTP_NOT_DELIVERED_DETAIL[index],
+        }
 
 
 def register() -> None:
