@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, current_app, request, send_file
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from services.dossier.models import Attachment, Dossier
 from services.dossier.ratelimit import WindowLimit
 from services.dossier.schemas import (
     AnonymousDossierSchema,
+    AttachmentFormSchema,
     AttachmentSchema,
     CreateDossierSchema,
     DossierSchema,
@@ -38,6 +39,7 @@ from services.dossier.schemas import (
     LookupSchema,
     RatingSchema,
     ReasonSchema,
+    ReturnResultSchema,
     StatsArgsSchema,
     SubmittedSchema,
 )
@@ -123,6 +125,14 @@ def summary(dossier: Dossier, now: datetime) -> dict[str, Any]:
         **{c.key: getattr(dossier, c.key) for c in Dossier.__table__.columns},
         "overdue": queries.is_overdue(dossier, now),
     }
+
+
+def load(schema: Schema, raw: Any) -> dict[str, Any]:
+    """A body (or a multipart form's fields) through its schema, or 422."""
+    try:
+        return schema.load(raw, unknown=EXCLUDE)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ValidationProblem(errors=exc.messages_dict) from exc
 
 
 def read_upload(field: str = "file") -> tuple[str | None, bytes]:
@@ -328,7 +338,7 @@ def fill_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 def add_attachment(dossier_id: str) -> Attachment:
     """Multipart `file` and `document_code`; type checked by content, size limited."""
     name, data = read_upload()
-    document_code = (request.form.get("document_code") or "").strip()
+    document_code = load(AttachmentFormSchema(), request.form)["document_code"].strip()
     now = utcnow()
     with transaction() as session:
         who = actor()
@@ -426,13 +436,29 @@ def request_supplement(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 
 
 @blp.route("/<dossier_id>/return-result", methods=["POST"])
+@blp.doc(
+    requestBody={
+        "content": {
+            "application/json": {"schema": ReturnResultSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "note": {"type": "string", "maxLength": 2000},
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        }
+    }
+)
 @blp.response(200, DossierSchema)
 @officers
 def return_result(dossier_id: str) -> dict[str, Any]:
     """JSON `{note}`, or multipart `note` and result `file`s."""
     files: list[tuple[str | None, bytes]] = []
     if request.mimetype == "multipart/form-data":
-        note = request.form.get("note")
+        note = load(ReturnResultSchema(), request.form.to_dict()).get("note")
         limit = runtime().ctx.settings.max_file_bytes
         for upload in request.files.getlist("file"):
             data = upload.stream.read(limit + 1)
@@ -440,9 +466,7 @@ def return_result(dossier_id: str) -> dict[str, Any]:
                 raise Problem("file_too_large", status=413, limit_bytes=limit)
             files.append((upload.filename, data))
     else:
-        note = (request.get_json(silent=True) or {}).get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise ValidationProblem(errors={"note": ["Ghi chú không hợp lệ."]})
+        note = load(ReturnResultSchema(), request.get_json(silent=True) or {}).get("note")
     return _transition(
         lambda s, a, now: workflow.return_result(s, runtime().ctx, dossier_id, a, note, files, now)
     )
