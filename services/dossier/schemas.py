@@ -213,3 +213,52 @@ class LookupSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     promised_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+
+
+# OpenAPI request bodies of the routes that take JSON or a multipart form.
+MULTIPART = "multipart/form-data"
+
+ANONYMOUS_BODY: dict[str, Any] = {
+    "content": {
+        "application/json": {"schema": AnonymousDossierSchema},
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {"data": {"type": "string", "description": "JSON body"}},
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        },
+    },
+}
+
+
+ATTACHMENT_BODY: dict[str, Any] = {
+    "content": {
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "required": ["file", "document_code"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "document_code": {"type": "string", "maxLength": 64},
+                },
+            }
+        }
+    },
+}
+
+
+RETURN_RESULT_BODY: dict[str, Any] = {
+    "content": {
+        "application/json": {"schema": ReturnResultSchema},
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "note": {"type": "string", "maxLength": 2000},
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    }
+}
