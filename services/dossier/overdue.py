@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.commands import Template
 from services.core.bus.outbox import record_event
+from services.core.db import transaction
 from services.dossier.calendar import end_of_office_day, local_date
 from services.dossier.context import DossierContext
 from services.dossier.domain import CLOCK_RUNNING, SYSTEM, Event
@@ -77,7 +78,7 @@ def scan_overdue(sessions: sessionmaker[Session], ctx: DossierContext, now: date
         if not ids:
             break
         for dossier_id in ids:
-            with sessions() as session, session.begin():
+            with transaction(sessions) as session:
                 if apologise(session, ctx, dossier_id, now):
                     done += 1
         if len(ids) < ctx.config.overdue_batch_size:
