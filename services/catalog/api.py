@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from services.catalog import catalogue, problems, publishing
-from services.catalog.config import CatalogSettings
+from services.catalog.context import CatalogContext
 from services.catalog.schemas import (
     AgencyListSchema,
     AgencyQuerySchema,
@@ -26,29 +24,14 @@ from services.catalog.schemas import (
     WithdrawnSchema,
 )
 from services.core.auth import TokenVerifier, require_auth
-from services.core.config import ServiceSettings
 from services.core.problems import Problem, ValidationProblem
-from services.core.service import ServiceDatabase
+from services.core.service import current_context
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/catalog", description="Catalogue service")
 
 
-@dataclass(frozen=True)
-class CatalogContext:
-    """What the routes need, set once by create_app."""
-
-    settings: ServiceSettings
-    limits: CatalogSettings
-    database: ServiceDatabase
-    verifier: TokenVerifier
-
-
 def _context() -> CatalogContext:
-    return current_app.extensions["catalog"]  # type: ignore[no-any-return]
-
-
-def _session() -> Session:
-    return _context().database.sessions()
+    return current_context(CatalogContext)
 
 
 def _verifier() -> TokenVerifier:
@@ -71,14 +54,14 @@ def _reject_unknown(schema: type[Any]) -> None:
 def list_procedures(**args: Any) -> dict[str, Any]:
     """Search procedures by words and filters ("khai sinh" finds "Đăng ký khai sinh")."""
     _reject_unknown(ProcedureQuerySchema)
-    limits = _context().limits
+    limits = _context().config
     if len(args["q"]) > limits.max_query_length:
         raise ValidationProblem(
             problems.QUERY_TOO_LONG, errors={"q": [f"at most {limits.max_query_length} chars"]}
         )
     per_page = min(args.pop("per_page", limits.default_per_page), limits.max_per_page)
     query = catalogue.ProcedureQuery(per_page=per_page, **args)
-    with _session() as session:
+    with _context().read() as session:
         page = catalogue.search_procedures(session, query, max_words=limits.max_query_words)
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": per_page}
 
@@ -89,7 +72,7 @@ def list_procedures(**args: Any) -> dict[str, Any]:
 def get_procedure(code: str, province: str | None = None) -> dict[str, Any]:
     """One procedure; `province` chooses among provinces' copies on the national portal."""
     _reject_unknown(ProcedureLookupSchema)
-    with _session() as session:
+    with _context().read() as session:
         found = catalogue.find_procedure(session, code, province, _context().settings.province)
         return found.body
 
@@ -100,7 +83,7 @@ def get_procedure(code: str, province: str | None = None) -> dict[str, Any]:
 @blp.response(201, ProcedureSchema)
 def publish_procedure(data: dict[str, Any]) -> dict[str, Any]:
     """Publish a procedure in this deployment's catalogue (role admin)."""
-    with _session() as session, session.begin():
+    with _context().transaction() as session:
         return publishing.publish(session, data, _context().settings.province)
 
 
@@ -113,7 +96,7 @@ def update_procedure(data: dict[str, Any], code: str) -> dict[str, Any]:
     if data.get("code", code) != code:
         raise ValidationProblem(problems.CODE_MISMATCH, errors={"code": ["differs from path"]})
     expected = data.pop("expected_version", None)
-    with _session() as session, session.begin():
+    with _context().transaction() as session:
         return publishing.update(session, code, data, _context().settings.province, expected)
 
 
@@ -122,7 +105,7 @@ def update_procedure(data: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.response(200, WithdrawnSchema)
 def withdraw_procedure(code: str) -> dict[str, Any]:
     """Withdraw a procedure from this deployment's catalogue (role admin)."""
-    with _session() as session, session.begin():
+    with _context().transaction() as session:
         return publishing.withdraw(session, code, _context().settings.province)
 
 
@@ -134,7 +117,7 @@ def list_agencies(
 ) -> dict[str, Any]:
     """Executing agencies: ministries, provinces, departments, districts, communes."""
     _reject_unknown(AgencyQuerySchema)
-    with _session() as session:
+    with _context().read() as session:
         items = catalogue.list_agencies(session, province, level, parent)
     return {"items": items, "total": len(items)}
 
@@ -143,7 +126,7 @@ def list_agencies(
 @blp.response(200, FieldListSchema)
 def list_fields() -> dict[str, Any]:
     """Fields (lĩnh vực)."""
-    with _session() as session:
+    with _context().read() as session:
         items = catalogue.list_fields(session)
     return {"items": items, "total": len(items)}
 
@@ -152,6 +135,6 @@ def list_fields() -> dict[str, Any]:
 @blp.response(200, LifeEventListSchema)
 def list_life_events() -> dict[str, Any]:
     """Life events (sự kiện) of citizens and businesses."""
-    with _session() as session:
+    with _context().read() as session:
         items = catalogue.list_life_events(session)
     return {"items": items, "total": len(items)}

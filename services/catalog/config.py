@@ -9,10 +9,6 @@ from dataclasses import dataclass
 from services.core.config import ConfigError, env_int
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return env_int(env, name, default, minimum=1)
-
-
 @dataclass(frozen=True)
 class CatalogSettings:
     """Limits of the catalogue's HTTP API; every one has a safe default."""
@@ -28,11 +24,15 @@ class CatalogSettings:
         env = os.environ if env is None else env
         d = cls()
         settings = cls(
-            default_per_page=_positive_int(env, "CATALOG_DEFAULT_PER_PAGE", d.default_per_page),
-            max_per_page=_positive_int(env, "CATALOG_MAX_PER_PAGE", d.max_per_page),
-            max_query_length=_positive_int(env, "CATALOG_MAX_QUERY_LENGTH", d.max_query_length),
-            max_query_words=_positive_int(env, "CATALOG_MAX_QUERY_WORDS", d.max_query_words),
-            max_body_bytes=_positive_int(env, "CATALOG_MAX_BODY_BYTES", d.max_body_bytes),
+            default_per_page=env_int(
+                env, "CATALOG_DEFAULT_PER_PAGE", d.default_per_page, minimum=1
+            ),
+            max_per_page=env_int(env, "CATALOG_MAX_PER_PAGE", d.max_per_page, minimum=1),
+            max_query_length=env_int(
+                env, "CATALOG_MAX_QUERY_LENGTH", d.max_query_length, minimum=1
+            ),
+            max_query_words=env_int(env, "CATALOG_MAX_QUERY_WORDS", d.max_query_words, minimum=1),
+            max_body_bytes=env_int(env, "CATALOG_MAX_BODY_BYTES", d.max_body_bytes, minimum=1),
         )
         if settings.default_per_page > settings.max_per_page:
             raise ConfigError("CATALOG_DEFAULT_PER_PAGE must not exceed CATALOG_MAX_PER_PAGE")

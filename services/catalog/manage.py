@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 from services.catalog import SERVICE
-from services.catalog.app import MIGRATIONS
+from services.catalog.context import MIGRATIONS, build_context
 from services.catalog.demo import agencies_csv, load_demo
-from services.core.config import ServiceSettings
-from services.core.service import ServiceDatabase
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +31,13 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.path).parent.mkdir(parents=True, exist_ok=True)
             Path(args.path).write_text(text, encoding="utf-8")
         return 0
-    settings = ServiceSettings.from_env(SERVICE)
-    database = ServiceDatabase.open(settings)
+    ctx = build_context()
+    settings, database = ctx.settings, ctx.database
     database.migrate(MIGRATIONS)
     if args.command == "migrate":
         print(f"{SERVICE}: database migrated", file=sys.stderr)
     elif args.command == "load-demo":
-        with database.sessions() as session, session.begin():
+        with ctx.transaction() as session:
             result = load_demo(session, settings.province, settings.portal_role)
         events = ", ".join(f"{n} {t}" for t, n in sorted(result.events.items())) or "no events"
         print(

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from services.catalog import SERVICE
+from services.catalog.context import build_context
 from services.catalog.events import build_consumer
-from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
-from services.core.service import ServiceDatabase
 from services.core.worker import Worker
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(SERVICE)
+    ctx = build_context()
+    settings, database = ctx.settings, ctx.database
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    database = ServiceDatabase.open(settings)
     consumer = build_consumer(settings, database.sessions)
     Worker(settings, database.engine, database.sessions, consumer).run_forever()
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pika
 from flask import Blueprint, Flask, Response, g, request
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -44,6 +44,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # How long a client is told to wait when the database does not answer.
 DATABASE_RETRY_AFTER = 2
+# Every JSON body a service accepts is an object: its schemas say so, and routes read it
+# as one. Anything else is refused before any route runs.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ProblemSchema(Schema):
@@ -131,6 +134,26 @@ def database_unreachable(error: BaseException) -> bool:
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
+def refuse_json_that_is_not_an_object() -> None:
+    """A JSON body must parse and be an object, on every route of every service.
+
+    Malformed JSON is a 400 and any other JSON value (a list, a string, a number, null)
+    a 422, both `validation_error` and shaped as the schemas' own refusals, so that no
+    route ever receives a body of the wrong type, whether it parses with a schema or not.
+    """
+    if request.method not in BODY_METHODS or not request.is_json:
+        return
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return
+    try:
+        body = request.get_json(force=True, silent=False, cache=True)
+    except HTTPException:
+        abort(400, messages={"json": ["Invalid JSON body."]})
+    if not isinstance(body, dict):
+        abort(422, messages={"json": {"_schema": ["Invalid input type."]}})
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -182,6 +205,10 @@ def create_service_app(
         # Only file uploads may use the whole body limit; anything else is parsed in memory.
         if max_json_length is not None and request.mimetype != "multipart/form-data":
             request.max_content_length = max_json_length
+
+    @app.before_request
+    def refuse_non_object_json() -> None:
+        refuse_json_that_is_not_an_object()
 
     @app.after_request
     def finish_request(response: Response) -> Response:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.envelope import utcnow
+from services.core.db import transaction
 from services.dossier.models import CatalogProcedure
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def sync_from_catalog(
                     f"{base_url}/api/catalog/procedures/{item['code']}", timeout=timeout
                 )
                 detail.raise_for_status()
-                with sessions() as session, session.begin():
+                with transaction(sessions) as session:
                     if apply_procedure(session, detail.json(), withdrawn=False):
                         stored += 1
             total = int(body.get("total") or 0)

@@ -13,18 +13,6 @@ DEFAULT_CALENDAR_FILE = Path(__file__).parent / "data" / "working_calendar.json"
 MB = 1024 * 1024
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return env_int(env, name, default, minimum=1)
-
-
-def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return env_int(env, name, default)
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    return env_float(env, name, default, strict=True)
-
-
 @dataclass(frozen=True)
 class DossierSettings:
     """Limits and locations of the dossier service; every one has a safe default."""
@@ -48,30 +36,30 @@ class DossierSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> DossierSettings:
         env = os.environ if env is None else env
         d = cls()
-        max_file = _positive_int(env, "DOSSIER_MAX_FILE_BYTES", d.max_file_bytes)
-        max_dossier = _positive_int(env, "DOSSIER_MAX_DOSSIER_BYTES", d.max_dossier_bytes)
+        max_file = env_int(env, "DOSSIER_MAX_FILE_BYTES", d.max_file_bytes, minimum=1)
+        max_dossier = env_int(env, "DOSSIER_MAX_DOSSIER_BYTES", d.max_dossier_bytes, minimum=1)
         if max_dossier < max_file:
             raise ConfigError("DOSSIER_MAX_DOSSIER_BYTES must be at least DOSSIER_MAX_FILE_BYTES")
         return cls(
             blob_dir=Path(env.get("DOSSIER_BLOB_DIR") or d.blob_dir),
             max_file_bytes=max_file,
             max_dossier_bytes=max_dossier,
-            max_files_per_dossier=_positive_int(
-                env, "DOSSIER_MAX_FILES_PER_DOSSIER", d.max_files_per_dossier
+            max_files_per_dossier=env_int(
+                env, "DOSSIER_MAX_FILES_PER_DOSSIER", d.max_files_per_dossier, minimum=1
             ),
             catalog_url=(env.get("CATALOG_URL") or d.catalog_url).rstrip("/"),
-            catalog_timeout=_positive_float(env, "CATALOG_TIMEOUT", d.catalog_timeout),
+            catalog_timeout=env_float(env, "CATALOG_TIMEOUT", d.catalog_timeout, strict=True),
             calendar_file=Path(env.get("DOSSIER_CALENDAR_FILE") or d.calendar_file),
-            overdue_scan_interval=_positive_float(
-                env, "DOSSIER_OVERDUE_SCAN_INTERVAL", d.overdue_scan_interval
+            overdue_scan_interval=env_float(
+                env, "DOSSIER_OVERDUE_SCAN_INTERVAL", d.overdue_scan_interval, strict=True
             ),
-            overdue_batch_size=_positive_int(
-                env, "DOSSIER_OVERDUE_BATCH_SIZE", d.overdue_batch_size
+            overdue_batch_size=env_int(
+                env, "DOSSIER_OVERDUE_BATCH_SIZE", d.overdue_batch_size, minimum=1
             ),
-            apology_extension_days=_positive_int(
-                env, "DOSSIER_APOLOGY_EXTENSION_DAYS", d.apology_extension_days
+            apology_extension_days=env_int(
+                env, "DOSSIER_APOLOGY_EXTENSION_DAYS", d.apology_extension_days, minimum=1
             ),
             lookup_rate_limit=env.get("DOSSIER_LOOKUP_RATE_LIMIT", d.lookup_rate_limit).strip(),
-            max_per_page=_positive_int(env, "DOSSIER_MAX_PER_PAGE", d.max_per_page),
-            trusted_proxies=_non_negative_int(env, "DOSSIER_TRUSTED_PROXIES", d.trusted_proxies),
+            max_per_page=env_int(env, "DOSSIER_MAX_PER_PAGE", d.max_per_page, minimum=1),
+            trusted_proxies=env_int(env, "DOSSIER_TRUSTED_PROXIES", d.trusted_proxies),
         )

@@ -6,7 +6,6 @@ Plain functions over a SQLAlchemy session; no Flask. Callers own the transaction
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,25 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.problems import NotFound, Problem, ValidationProblem
-from services.dossier.blobs import BlobStore
-from services.dossier.calendar import WorkingCalendar
 from services.dossier.catalog import find_procedure, procedure_exists
-from services.dossier.config import DossierSettings
+from services.dossier.context import DossierContext
 from services.dossier.domain import Actor, AttachmentKind, DeliveryMethod, Role, Status
 from services.dossier.filetypes import EXTENSIONS, sniff
 from services.dossier.models import Attachment, Dossier
 
 EDITABLE = (Status.DRAFT, Status.SUPPLEMENT_REQUESTED)
 MAX_NAME = 200
-
-
-@dataclass(frozen=True)
-class DossierContext:
-    """What the domain needs besides a session: limits, the calendar, the blob store."""
-
-    settings: DossierSettings
-    calendar: WorkingCalendar
-    blobs: BlobStore
 
 
 def can_see(dossier: Dossier, actor: Actor) -> bool:
@@ -215,7 +203,7 @@ def store_attachment(
 
     The dossier row must be locked by the caller; nothing is stored on a refusal.
     """
-    limits = ctx.settings
+    limits = ctx.config
     if kind == AttachmentKind.DOCUMENT and document_code not in document_codes(dossier):
         raise ValidationProblem(
             "unknown_document", errors={"document_code": ["Thành phần hồ sơ không hợp lệ."]}
@@ -249,6 +237,65 @@ def store_attachment(
     dossier.attachments_count += 1
     dossier.updated_at = now
     return attachment
+
+
+def edit(
+    session: Session, dossier_id: str, actor: Actor, changes: dict[str, Any], now: datetime
+) -> Dossier:
+    """The owner's edits to a draft or a dossier being supplemented; 404 for anyone else."""
+    dossier = load(session, dossier_id, actor, lock=True)
+    if not is_owner(dossier, actor):
+        raise NotFound()
+    fill(dossier, changes, now)
+    session.flush()
+    return dossier
+
+
+def attach_document(
+    session: Session,
+    ctx: DossierContext,
+    dossier_id: str,
+    actor: Actor,
+    document_code: str,
+    file_name: str | None,
+    data: bytes,
+    now: datetime,
+) -> Attachment:
+    """The owner adds a file for one of the procedure's documents to an editable dossier."""
+    dossier = load(session, dossier_id, actor, lock=True)
+    if not is_owner(dossier, actor):
+        raise NotFound()
+    if dossier.status not in EDITABLE:
+        raise Problem("not_editable", status=409)
+    return store_attachment(
+        session,
+        ctx,
+        dossier,
+        kind=AttachmentKind.DOCUMENT,
+        document_code=document_code,
+        file_name=file_name,
+        data=data,
+        uploaded_by=actor.id,
+        now=now,
+    )
+
+
+def attachment_file(
+    session: Session, ctx: DossierContext, dossier_id: str, attachment_id: str, actor: Actor
+) -> tuple[Attachment, bytes]:
+    """An attachment of a dossier the actor may see, with its bytes; 404 otherwise."""
+    load(session, dossier_id, actor)
+    found = session.scalars(
+        select(Attachment).where(
+            Attachment.id == attachment_id, Attachment.dossier_id == dossier_id
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound()
+    try:
+        return found, ctx.blobs.get(found.sha256)
+    except FileNotFoundError as exc:
+        raise NotFound() from exc
 
 
 def missing_parts(session: Session, dossier: Dossier) -> list[dict[str, str]]:

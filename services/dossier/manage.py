@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.core.bus.envelope import utcnow
-from services.core.config import ServiceSettings
-from services.core.service import ServiceDatabase
 from services.dossier import SERVICE
-from services.dossier.app import MIGRATIONS, build_context
 from services.dossier.catalog import sync_from_catalog
-from services.dossier.config import DossierSettings
+from services.dossier.context import MIGRATIONS, build_context
 from services.dossier.overdue import scan_overdue
 
 
@@ -23,9 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("sync-catalog", help="copy every procedure from the catalogue API")
     commands.add_parser("scan-overdue", help="send apology notices for overdue dossiers now")
     args = parser.parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    dossier = DossierSettings.from_env()
-    database = ServiceDatabase.open(settings)
+    ctx = build_context()
+    database, config = ctx.database, ctx.config
     if args.command == "migrate":
         database.migrate(MIGRATIONS)
         print(f"{SERVICE}: database migrated", file=sys.stderr)
@@ -33,11 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{SERVICE}: no demo data (procedures come from the catalogue)", file=sys.stderr)
     elif args.command == "sync-catalog":
         stored = sync_from_catalog(
-            database.sessions, dossier.catalog_url, timeout=dossier.catalog_timeout
+            database.sessions, config.catalog_url, timeout=config.catalog_timeout
         )
         print(f"{SERVICE}: {stored} procedures stored", file=sys.stderr)
     elif args.command == "scan-overdue":
-        done = scan_overdue(database.sessions, build_context(dossier), utcnow())
+        done = scan_overdue(database.sessions, ctx, ctx.clock())
         print(f"{SERVICE}: {done} apology notices", file=sys.stderr)
     return 0
 

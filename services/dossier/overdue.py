@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.commands import Template
 from services.core.bus.outbox import record_event
+from services.core.db import transaction
 from services.dossier.calendar import end_of_office_day, local_date
+from services.dossier.context import DossierContext
 from services.dossier.domain import CLOCK_RUNNING, SYSTEM, Event
-from services.dossier.filing import DossierContext
 from services.dossier.models import Dossier, HistoryEntry
 from services.dossier.workflow import event_data, notify_citizen
 
@@ -33,7 +34,7 @@ def apologise(session: Session, ctx: DossierContext, dossier_id: str, now: datet
     ):
         return False
     missed = dossier.promised_at
-    new_day = ctx.calendar.add_working_days(local_date(now), ctx.settings.apology_extension_days)
+    new_day = ctx.calendar.add_working_days(local_date(now), ctx.config.apology_extension_days)
     dossier.promised_at = end_of_office_day(new_day)
     dossier.apologies += 1
     dossier.updated_at = now
@@ -72,15 +73,15 @@ def scan_overdue(sessions: sessionmaker[Session], ctx: DossierContext, now: date
                 select(Dossier.id)
                 .where(Dossier.status.in_(CLOCK_RUNNING), Dossier.promised_at < now)
                 .order_by(Dossier.promised_at)
-                .limit(ctx.settings.overdue_batch_size)
+                .limit(ctx.config.overdue_batch_size)
             ).all()
         if not ids:
             break
         for dossier_id in ids:
-            with sessions() as session, session.begin():
+            with transaction(sessions) as session:
                 if apologise(session, ctx, dossier_id, now):
                     done += 1
-        if len(ids) < ctx.settings.overdue_batch_size:
+        if len(ids) < ctx.config.overdue_batch_size:
             break
     if done:
         log.info("overdue scan: %s apology notices", done)

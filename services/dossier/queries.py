@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from services.core.problems import NotFound
+from services.dossier.calendar import VIETNAM_TZ
 from services.dossier.domain import CLOCK_RUNNING, Actor, Role, Status
-from services.dossier.models import Dossier
+from services.dossier.models import Attachment, Dossier
+from services.dossier.workflow import history
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,48 @@ def folders(session: Session, actor: Actor, status: str | None, page: int, per_p
     return Page(items, total, counts)
 
 
+def folder_page(
+    session: Session, actor: Actor, status: str | None, page: int, per_page: int, now: datetime
+) -> dict[str, Any]:
+    """One page of `folders` as the API answers it: summaries, total, counts."""
+    found = folders(session, actor, status, page, per_page)
+    return {
+        "items": [summary(d, now) for d in found.items],
+        "total": found.total,
+        "page": page,
+        "per_page": per_page,
+        "counts": found.counts,
+    }
+
+
+def summary(dossier: Dossier, now: datetime) -> dict[str, Any]:
+    """A dossier's columns and whether it is overdue now."""
+    return {
+        **{c.key: getattr(dossier, c.key) for c in Dossier.__table__.columns},
+        "overdue": is_overdue(dossier, now),
+    }
+
+
+def detail(session: Session, dossier: Dossier, now: datetime) -> dict[str, Any]:
+    """The full dossier: its summary, rating, attachments and processing history."""
+    attachments = session.scalars(
+        select(Attachment)
+        .where(Attachment.dossier_id == dossier.id)
+        .order_by(Attachment.created_at)
+    ).all()
+    rating = (
+        {"score": dossier.rating_score, "comment": dossier.rating_comment, "at": dossier.rated_at}
+        if dossier.rating_score is not None
+        else None
+    )
+    return {
+        **summary(dossier, now),
+        "rating": rating,
+        "attachments": attachments,
+        "history": history(session, dossier.id),
+    }
+
+
 def is_overdue(dossier: Dossier, now: datetime) -> bool:
     return dossier.status in CLOCK_RUNNING and dossier.due_at is not None and dossier.due_at < now
 
@@ -58,6 +102,16 @@ def lookup(session: Session, code: str) -> Dossier:
     if dossier is None:
         raise NotFound()
     return dossier
+
+
+def day_start(day: date | None) -> datetime | None:
+    """The first moment of a day in Vietnam, in UTC."""
+    return None if day is None else datetime.combine(day, time.min, VIETNAM_TZ).astimezone(UTC)
+
+
+def day_end(day: date | None) -> datetime | None:
+    """The last moment of a day in Vietnam, in UTC."""
+    return None if day is None else datetime.combine(day, time.max, VIETNAM_TZ).astimezone(UTC)
 
 
 def statistics(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -11,6 +12,24 @@ from services.core.phones import InvalidPhone, normalize_mobile
 from services.dossier.domain import DeliveryMethod, Status
 
 TEXT = validate.Length(max=2000)
+# The dates a request may name: wide enough for any birth date or statistics period,
+# narrow enough that turning one into a moment in Vietnam's time zone cannot overflow.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+class SafeDate(fields.Date):
+    """An ISO date between EARLIEST_DATE and LATEST_DATE."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=validate.Range(
+                min=EARLIEST_DATE,
+                max=LATEST_DATE,
+                error=f"Ngày phải trong khoảng {EARLIEST_DATE} đến {LATEST_DATE}.",
+            ),
+            **kwargs,
+        )
 
 
 class MobilePhone(fields.String):
@@ -27,7 +46,7 @@ class MobilePhone(fields.String):
 class PersonSchema(Schema):
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     citizen_id = fields.String(validate=validate.Regexp(r"^(\d{9}|\d{12})$"))
-    date_of_birth = fields.Date()
+    date_of_birth = SafeDate()
     phone = MobilePhone()
     email = fields.Email(validate=validate.Length(max=254))
     address = fields.String(validate=validate.Length(max=500))
@@ -95,8 +114,24 @@ class LookupArgsSchema(Schema):
 class StatsArgsSchema(Schema):
     agency = fields.String(validate=validate.Length(max=32))
     province = fields.String(validate=validate.Length(max=8))
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = SafeDate(data_key="from")
+    to = SafeDate()
+
+
+class ReturnResultSchema(Schema):
+    """The officer's note with a result (JSON, or the `note` field of a multipart form)."""
+
+    note = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=2000, error="Ghi chú không hợp lệ."),
+        error_messages={"invalid": "Ghi chú không hợp lệ."},
+    )
+
+
+class AttachmentFormSchema(Schema):
+    """The text fields of a multipart upload beside its `file`."""
+
+    document_code = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class AttachmentSchema(Schema):
@@ -178,3 +213,52 @@ class LookupSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     promised_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+
+
+# OpenAPI request bodies of the routes that take JSON or a multipart form.
+MULTIPART = "multipart/form-data"
+
+ANONYMOUS_BODY: dict[str, Any] = {
+    "content": {
+        "application/json": {"schema": AnonymousDossierSchema},
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {"data": {"type": "string", "description": "JSON body"}},
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        },
+    },
+}
+
+
+ATTACHMENT_BODY: dict[str, Any] = {
+    "content": {
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "required": ["file", "document_code"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "document_code": {"type": "string", "maxLength": 64},
+                },
+            }
+        }
+    },
+}
+
+
+RETURN_RESULT_BODY: dict[str, Any] = {
+    "content": {
+        "application/json": {"schema": ReturnResultSchema},
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "note": {"type": "string", "maxLength": 2000},
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    }
+}

@@ -12,17 +12,12 @@ import threading
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import utcnow
-from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
-from services.core.service import ServiceDatabase
 from services.core.worker import Worker
 from services.dossier import SERVICE
-from services.dossier.app import build_context
 from services.dossier.catalog import sync_if_empty
-from services.dossier.config import DossierSettings
+from services.dossier.context import DossierContext, build_context
 from services.dossier.events import build_consumer
-from services.dossier.filing import DossierContext
 from services.dossier.overdue import scan_overdue
 
 log = logging.getLogger(__name__)
@@ -42,7 +37,7 @@ class OverdueScanner:
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                scan_overdue(self.sessions, self.ctx, utcnow())
+                scan_overdue(self.sessions, self.ctx, self.ctx.clock())
             except Exception:
                 log.exception("overdue scan failed")
             self._stopping.wait(self.interval)
@@ -52,19 +47,16 @@ class OverdueScanner:
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(SERVICE)
-    dossier = DossierSettings.from_env()
+    ctx = build_context()
+    settings, database, config = ctx.settings, ctx.database, ctx.config
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    database = ServiceDatabase.open(settings)
     try:
-        sync_if_empty(database.sessions, dossier.catalog_url, timeout=dossier.catalog_timeout)
+        sync_if_empty(database.sessions, config.catalog_url, timeout=config.catalog_timeout)
     except (requests.RequestException, ValueError) as exc:
         # Events will fill the read copy; the sync is only a head start.
         log.warning("catalogue sync skipped: %s", exc)
     consumer = build_consumer(settings, database.sessions)
-    scanner = OverdueScanner(
-        database.sessions, build_context(dossier), dossier.overdue_scan_interval
-    )
+    scanner = OverdueScanner(database.sessions, ctx, config.overdue_scan_interval)
     thread = threading.Thread(target=scanner.run, name="dossier-overdue", daemon=True)
     thread.start()
     try:

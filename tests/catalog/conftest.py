@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from services.catalog.app import MIGRATIONS, create_app
+from services.catalog.app import MIGRATIONS, build_context, create_app
 from services.catalog.config import CatalogSettings
 from services.catalog.demo import load_demo
 from services.catalog.models import Agency, Field, LifeEvent
@@ -94,7 +94,7 @@ def make_app(catalog_db: CatalogDb, tokens: TokenFactory) -> AppFactory:
         role: str = "province", province: str = "38", limits: CatalogSettings | None = None
     ) -> Flask:
         return create_app(
-            catalog_db.settings(role, province), limits=limits, verifier=tokens.verifier()
+            build_context(catalog_db.settings(role, province), limits, verifier=tokens.verifier())
         )
 
     return build

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.catalog.constants import PROCEDURE_PUBLISHED, PROCEDURE_UPDATED, PROCEDURE_WITHDRAWN
+from services.core.service import CONTEXT_KEY
 from tests.catalog.conftest import AppFactory, make_procedure, outbox_bodies, seed_references
 from tests.support.tokens import TokenFactory
 
@@ -19,7 +20,7 @@ URL = "/api/catalog/procedures"
 @pytest.fixture
 def app(make_app: AppFactory) -> Flask:
     app = make_app(role="province", province="38")
-    seed_references(app.extensions["database"])
+    seed_references(app.extensions[CONTEXT_KEY].database)
     return app
 
 
@@ -34,7 +35,9 @@ def admin(tokens: TokenFactory) -> dict[str, str]:
 
 
 def events(app: Flask, event_type: str) -> list[dict[str, Any]]:
-    return [json.loads(body) for body in outbox_bodies(app.extensions["database"], event_type)]
+    return [
+        json.loads(body) for body in outbox_bodies(app.extensions[CONTEXT_KEY].database, event_type)
+    ]
 
 
 def test_publish_update_withdraw_bump_versions_and_emit_the_public_json(

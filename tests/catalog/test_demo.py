@@ -6,9 +6,10 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from services.catalog.app import create_app
+from services.catalog.app import build_context, create_app
 from services.catalog.constants import NATIONAL, PROCEDURE_EVENTS
 from services.catalog.demo import agencies_csv, demo_agencies, procedure_inputs
+from services.core.service import CONTEXT_KEY
 from tests.catalog.conftest import CatalogDb, load_demo_into, outbox_count
 from tests.support.tokens import TokenFactory
 
@@ -52,7 +53,7 @@ def test_loading_twice_changes_nothing_and_emits_no_duplicate_events(
     database.engine.dispose()
 
     # The national union holds each province's copy; a bare code must say which.
-    app = create_app(catalog_db.settings("national", ""), verifier=tokens.verifier())
+    app = create_app(build_context(catalog_db.settings("national", ""), verifier=tokens.verifier()))
     client = app.test_client()
     ambiguous = client.get("/api/catalog/procedures/1.001193")
     assert ambiguous.status_code == 409
@@ -64,7 +65,7 @@ def test_loading_twice_changes_nothing_and_emits_no_duplicate_events(
     assert national["province"] == ""
     found = client.get("/api/catalog/procedures", query_string={"q": "khai sinh", "province": "42"})
     assert {item["province"] for item in found.get_json()["items"]} == {"42"}
-    app.extensions["database"].engine.dispose()
+    app.extensions[CONTEXT_KEY].database.engine.dispose()
 
 
 def test_every_published_event_is_documented() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from services.catalog.app import create_app
+from services.catalog.app import build_context, create_app
 from services.catalog.config import CatalogSettings
 from services.catalog.folding import folded_words
+from services.core.service import CONTEXT_KEY
 from tests.catalog.conftest import CatalogDb
 from tests.support.tokens import TokenFactory
 
@@ -20,9 +21,9 @@ URL = "/api/catalog/procedures"
 @pytest.fixture(scope="module")
 def client(demo_db: CatalogDb, tokens: TokenFactory) -> Iterator[FlaskClient]:
     limits = CatalogSettings(max_per_page=25)
-    app = create_app(demo_db.settings(), limits=limits, verifier=tokens.verifier())
+    app = create_app(build_context(demo_db.settings(), limits, verifier=tokens.verifier()))
     yield app.test_client()
-    app.extensions["database"].engine.dispose()
+    app.extensions[CONTEXT_KEY].database.engine.dispose()
 
 
 def search(client: FlaskClient, **params: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import pika
 from sqlalchemy import select
 
-from services.catalog.app import create_app
+from services.catalog.app import build_context, create_app
 from services.catalog.constants import PROCEDURE_PUBLISHED
 from services.catalog.events import build_consumer
 from services.catalog.models import Agency, Procedure
@@ -17,7 +17,7 @@ from services.core.bus.relay import OutboxRelay
 from services.core.bus.testing import HandledWaiter, wait_until
 from services.core.bus.topology import connection_parameters
 from services.core.config import BusSettings
-from services.core.service import ServiceDatabase
+from services.core.service import CONTEXT_KEY, ServiceDatabase
 from tests.catalog.conftest import CatalogDb, make_procedure, outbox_bodies, seed_references
 from tests.support.running import running
 from tests.support.tokens import TokenFactory
@@ -63,7 +63,7 @@ def test_national_union_follows_a_province_and_ignores_its_own_events(
             publish(session, passport, "")
         waiter.wait_for(last_event_id(national))
 
-        app = create_app(national_settings, verifier=tokens.verifier())
+        app = create_app(build_context(national_settings, verifier=tokens.verifier()))
         client = app.test_client()
         copy = client.get("/api/catalog/procedures/1.001193", query_string={"province": "38"})
         assert copy.get_json() == body
@@ -102,4 +102,4 @@ def test_national_union_follows_a_province_and_ignores_its_own_events(
         assert gone.status_code == 404
     for database in (province, national):
         database.engine.dispose()
-    app.extensions["database"].engine.dispose()
+    app.extensions[CONTEXT_KEY].database.engine.dispose()

@@ -108,24 +108,24 @@ def tokens() -> TokenFactory:
 
 
 @pytest.fixture
-def ctx(dossier_settings: DossierSettings) -> DossierContext:
-    return build_context(dossier_settings)
-
-
-@pytest.fixture
-def app(
+def ctx(
     database: ServiceDatabase,
     dossier_settings: DossierSettings,
     tokens: TokenFactory,
     amqp_url: str,
-) -> Flask:
+) -> DossierContext:
     settings = ServiceSettings(
         service="dossier",
         database_url="sqlite://",
         province="38",
         bus=BusSettings(amqp_url=amqp_url),
     )
-    return create_app(settings, dossier_settings, verifier=tokens.verifier(), database=database)
+    return build_context(settings, dossier_settings, database=database, verifier=tokens.verifier())
+
+
+@pytest.fixture
+def app(ctx: DossierContext) -> Flask:
+    return create_app(ctx)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from services.core.config import BusSettings, ServiceSettings
 from services.core.service import ServiceDatabase
-from services.dossier.app import create_app
+from services.dossier.app import build_context, create_app
 from services.dossier.config import DossierSettings
 from services.dossier.models import Dossier
 from tests.dossier.conftest import OTHER_AGENCY, PROCEDURE, Portal
@@ -111,7 +111,7 @@ def test_openapi_and_public_rate_limit(
     )
     limited = replace(dossier_settings, lookup_rate_limit="2/minute")
     client = create_app(
-        settings, limited, verifier=TokenFactory().verifier(), database=database
+        build_context(settings, limited, verifier=TokenFactory().verifier(), database=database)
     ).test_client()
     spec = client.get("/api/dossiers/openapi.json")
     assert spec.status_code == 200 and "/api/dossiers/{dossier_id}/submit" in spec.json["paths"]
@@ -131,7 +131,7 @@ def test_rate_limit_keys_on_the_gateway_forwarded_address(
     )
     limited = replace(dossier_settings, lookup_rate_limit="1/minute", trusted_proxies=1)
     client = create_app(
-        settings, limited, verifier=TokenFactory().verifier(), database=database
+        build_context(settings, limited, verifier=TokenFactory().verifier(), database=database)
     ).test_client()
 
     def lookup(address: str) -> int:

@@ -4,6 +4,10 @@ Bounded and reproducible (few examples per operation, a fixed seed, deterministi
 generation): zero server errors and zero responses that break their documented
 status, content type or schema. Run directly against the services, with a citizen's
 token so the guarded operations are reached too.
+
+A second, negative phase sends only what the documents forbid (bodies of the wrong
+type, missing or malformed fields, parameters out of their ranges or formats): every
+answer must be a refusal, never a server error.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tests.support.portal import GATEWAY_PREFIX, SERVICES, PortalDeployment
 
 pytestmark = [pytest.mark.timeout(300)]
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "5"))
+NEGATIVE_MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_NEGATIVE_MAX_EXAMPLES", "10"))
 CHECKS = ",".join(
     (
         "not_a_server_error",
@@ -38,10 +43,10 @@ def token(portal: PortalDeployment) -> str:
     return str(client.login(person.citizen_id, person.phone)["access_token"])
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_the_service_keeps_its_openapi_promises(
-    portal: PortalDeployment, token: str, service: str, tmp_path: Path
-) -> None:
+def schemathesis(
+    portal: PortalDeployment, token: str, service: str, tmp_path: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """One bounded schemathesis run against `service`'s own OpenAPI document."""
     base = portal.service_url(service)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
@@ -49,12 +54,7 @@ def test_the_service_keeps_its_openapi_promises(
         f"{base}/api/{GATEWAY_PREFIX[service]}/openapi.json",
         "--url",
         base,
-        "--checks",
-        CHECKS,
-        "--phases",
-        "examples,coverage,fuzzing",
-        "--max-examples",
-        str(MAX_EXAMPLES),
+        *options,
         "--seed",
         "20261130",
         "--generation-deterministic",
@@ -78,5 +78,45 @@ def test_the_service_keeps_its_openapi_promises(
         command, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False
     )
     summary = [line for line in result.stdout.splitlines() if line.strip()][-15:]
-    print(f"schemathesis {service}:", *summary, sep="\n  ")
+    print(f"schemathesis {service} {' '.join(options)}:", *summary, sep="\n  ")
+    return result
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_service_keeps_its_openapi_promises(
+    portal: PortalDeployment, token: str, service: str, tmp_path: Path
+) -> None:
+    result = schemathesis(
+        portal,
+        token,
+        service,
+        tmp_path,
+        "--checks",
+        CHECKS,
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_malformed_bodies_and_parameters_never_make_a_server_error(
+    portal: PortalDeployment, token: str, service: str, tmp_path: Path
+) -> None:
+    result = schemathesis(
+        portal,
+        token,
+        service,
+        tmp_path,
+        "--mode",
+        "negative",
+        "--checks",
+        "not_a_server_error",
+        "--phases",
+        "coverage,fuzzing",
+        "--max-examples",
+        str(NEGATIVE_MAX_EXAMPLES),
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
