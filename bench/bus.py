@@ -42,12 +42,10 @@ from services.core.bus import (
     OutboxRelay,
     OutboxStore,
     PendingMessage,
-    record_event,
-)
-from services.core.bus.topology import (
     connection_parameters,
     declare_exchanges,
     delete_namespace,
+    record_event,
 )
 from services.core.clock import utcnow
 from services.core.config import DEFAULT_AMQP_URL, BusSettings

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.core.bus.envelope import Envelope
+from services.core.bus import Envelope
 
 ROOT = Path(__file__).resolve().parents[1]
 ASYNCAPI = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8"))

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import requests
 
-from services.core.bus.names import Names
+from services.core.bus import Names
 from services.core.bus.topology import UNROUTED_SUFFIX, UNROUTED_TTL_MS
 from services.core.contracts.catalog import PROCEDURE_EVENTS
 

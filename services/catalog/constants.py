@@ -1,4 +1,5 @@
-"""Names the catalog service uses in one place: levels, event types, values."""
+"""Names the catalog service uses in one place: levels and values (event types are
+contracts: services/core/contracts/catalog.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,5 @@ AGENCY_LEVELS = (LEVEL_MINISTRY, LEVEL_PROVINCE, LEVEL_DEPARTMENT, LEVEL_DISTRIC
 SERVICE_LEVELS = ("full", "partial")
 AUDIENCES = ("citizen", "business")
 DELIVERY_METHODS = ("online", "counter", "post")
-
-PROCEDURE_PUBLISHED = "catalog.procedure.published"
-PROCEDURE_UPDATED = "catalog.procedure.updated"
-PROCEDURE_WITHDRAWN = "catalog.procedure.withdrawn"
-PROCEDURE_EVENTS = (PROCEDURE_PUBLISHED, PROCEDURE_UPDATED, PROCEDURE_WITHDRAWN)
-PROCEDURE_EVENT_PATTERN = "catalog.procedure.*"
 
 NATIONAL = ""  # the province code of the national catalogue

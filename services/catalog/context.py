@@ -12,7 +12,7 @@ from services.catalog import SERVICE
 from services.catalog import problems as _problems  # registers the service's problem codes
 from services.catalog.config import CatalogSettings
 from services.core.auth import TokenVerifier, verifier_for
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceContext, ServiceDatabase
 

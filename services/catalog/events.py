@@ -12,11 +12,10 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalog import SERVICE
-from services.catalog.constants import PROCEDURE_EVENT_PATTERN, PROCEDURE_EVENTS
 from services.catalog.replica import apply_procedure_event
-from services.core.bus.consumer import Consumer, PermanentError
-from services.core.bus.envelope import Envelope
+from services.core.bus import Consumer, Envelope, PermanentError
 from services.core.config import ServiceSettings
+from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN, PROCEDURE_EVENTS
 
 log = logging.getLogger(__name__)
 

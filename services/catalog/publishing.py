@@ -19,12 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.catalog import problems
 from services.catalog.catalogue import agency_json
-from services.catalog.constants import (
-    NATIONAL,
-    PROCEDURE_PUBLISHED,
-    PROCEDURE_UPDATED,
-    PROCEDURE_WITHDRAWN,
-)
+from services.catalog.constants import NATIONAL
 from services.catalog.folding import folded_text
 from services.catalog.models import (
     Agency,
@@ -35,7 +30,12 @@ from services.catalog.models import (
     ProcedureLifeEvent,
 )
 from services.catalog.search import search_index_for
-from services.core.bus.outbox import record_event
+from services.core.bus import record_event
+from services.core.contracts.catalog import (
+    PROCEDURE_PUBLISHED,
+    PROCEDURE_UPDATED,
+    PROCEDURE_WITHDRAWN,
+)
 from services.core.problems import Conflict, NotFound, ValidationProblem
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.catalog.constants import PROCEDURE_WITHDRAWN
 from services.catalog.models import Agency, Field, LifeEvent, Procedure
 from services.catalog.publishing import store_procedure
 from services.catalog.search import search_index_for
-from services.core.bus.consumer import PermanentError
+from services.core.bus import PermanentError
+from services.core.contracts.catalog import PROCEDURE_WITHDRAWN
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from services.catalog import SERVICE
 from services.catalog.context import build_context
 from services.catalog.events import build_consumer
+from services.core.bus import Worker
 from services.core.logs import configure_logging
-from services.core.worker import Worker
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.db import transaction
 from services.dossier.models import CatalogProcedure
 

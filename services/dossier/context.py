@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from services.core.auth import TokenVerifier, verifier_for
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceContext, ServiceDatabase
 from services.dossier import SERVICE

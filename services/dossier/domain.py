@@ -20,23 +20,6 @@ CLOCK_RUNNING = (Status.SUBMITTED, Status.PROCESSING)
 FINISHED = (Status.RESULT_RETURNED, Status.REJECTED)
 
 
-class Event(StrEnum):
-    SUBMITTED = "dossier.submitted"
-    RECEIVED = "dossier.received"
-    SUPPLEMENT_REQUESTED = "dossier.supplement_requested"
-    RESUBMITTED = "dossier.resubmitted"
-    RESULT_RETURNED = "dossier.result_returned"
-    REJECTED = "dossier.rejected"
-    RATED = "dossier.rated"
-    OVERDUE = "dossier.overdue"
-
-
-CATALOG_PROCEDURE_EVENTS = "catalog.procedure.*"
-PROCEDURE_PUBLISHED = "catalog.procedure.published"
-PROCEDURE_UPDATED = "catalog.procedure.updated"
-PROCEDURE_WITHDRAWN = "catalog.procedure.withdrawn"
-
-
 class Role(StrEnum):
     CITIZEN = "citizen"
     OFFICER = "officer"

@@ -1,6 +1,6 @@
 """Events the dossier service publishes and the handlers its worker runs.
 
-Published on portal.events (see domain.Event): dossier.submitted, .received,
+Published on portal.events (see services/core/contracts/dossier.py): dossier.submitted, .received,
 .supplement_requested, .resubmitted, .result_returned, .rejected, .rated, .overdue.
 Consumed: catalog.procedure.* to keep the local read copy of procedures.
 """
@@ -11,12 +11,12 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer, PermanentError
-from services.core.bus.envelope import Envelope
+from services.core.bus import Consumer, Envelope, PermanentError
 from services.core.config import ServiceSettings
+from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN as CATALOG_PROCEDURE_EVENTS
+from services.core.contracts.catalog import PROCEDURE_WITHDRAWN
 from services.dossier import SERVICE
 from services.dossier.catalog import apply_procedure
-from services.dossier.domain import CATALOG_PROCEDURE_EVENTS, PROCEDURE_WITHDRAWN
 
 log = logging.getLogger(__name__)
 

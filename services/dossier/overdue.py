@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.commands import Template
-from services.core.bus.outbox import record_event
+from services.core.bus import record_event
+from services.core.contracts.dossier import Event
+from services.core.contracts.notify import Template
 from services.core.db import transaction
 from services.dossier.calendar import end_of_office_day, local_date
 from services.dossier.context import DossierContext
-from services.dossier.domain import CLOCK_RUNNING, SYSTEM, Event
+from services.dossier.domain import CLOCK_RUNNING, SYSTEM
 from services.dossier.models import Dossier, HistoryEntry
 from services.dossier.workflow import event_data, notify_citizen
 

@@ -12,8 +12,8 @@ import threading
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.bus import Worker
 from services.core.logs import configure_logging
-from services.core.worker import Worker
 from services.dossier import SERVICE
 from services.dossier.catalog import sync_if_empty
 from services.dossier.context import DossierContext, build_context

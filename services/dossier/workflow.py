@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Channel, Template, send_notification
-from services.core.bus.outbox import record_event
+from services.core.bus import record_event
+from services.core.contracts.dossier import Event
+from services.core.contracts.notify import Channel, Template, send_notification
 from services.core.problems import Conflict, Problem, ValidationProblem
 from services.dossier.calendar import VIETNAM_TZ, end_of_office_day, local_date
 from services.dossier.context import DossierContext
-from services.dossier.domain import Actor, AttachmentKind, Event, Role, Status
+from services.dossier.domain import Actor, AttachmentKind, Role, Status
 from services.dossier.filing import is_owner, load, missing_parts, store_attachment
 from services.dossier.models import CodeSequence, Dossier, HistoryEntry
 

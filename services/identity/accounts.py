@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.bus.envelope import format_timestamp
+from services.core.clock import format_timestamp
 from services.core.phones import mask_phone
 from services.identity.models import AccessLogEntry, Account, OtpPhone
 

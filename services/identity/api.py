@@ -15,14 +15,13 @@ from services.identity import schemas as s
 from services.identity import sessions
 from services.identity.accounts import access_log, profile
 from services.identity.context import Caller, IdentityContext
-from services.identity.login import LoginStarted
+from services.identity.login import Logins, LoginStarted
 from services.identity.models import Account
 from services.identity.otp import OtpState, OtpStep, StepStatus
 from services.identity.password_change import PasswordChanges
-from services.identity.recovery import AddedPhone
-from services.identity.registration import AccountCreated, RegistrationRequest
+from services.identity.recovery import AddedPhone, PasswordResets, PhoneAdditions
+from services.identity.registration import AccountCreated, RegistrationRequest, Registrations
 from services.identity.tokens import refused
-from services.identity.unit_of_work import transaction
 
 blp = Blueprint("identity", __name__, url_prefix="/api/identity", description="Identity service")
 
@@ -50,27 +49,27 @@ authenticated = require_auth(verifier)
 @blp.response(201, s.FlowStartedSchema)
 def start_registration(body: dict[str, Any]) -> OtpStep:
     """Start a registration: carrier check, then an OTP to the phone."""
-    return identity().registrations.start(RegistrationRequest(**body))
+    return Registrations(identity()).start(RegistrationRequest(**body))
 
 
 @blp.route("/registrations/<registration_id>/otp/resend", methods=["POST"])
 @blp.response(200, s.OtpOnlySchema)
 def resend_registration_otp(registration_id: str) -> OtpStep:
-    return identity().registrations.resend(registration_id)
+    return Registrations(identity()).resend(registration_id)
 
 
 @blp.route("/registrations/<registration_id>/otp/verify", methods=["POST"])
 @blp.arguments(s.CodeSchema)
 @blp.response(200, s.StepSchema)
 def verify_registration_otp(body: dict[str, Any], registration_id: str) -> StepStatus:
-    return identity().registrations.verify(registration_id, body["code"])
+    return Registrations(identity()).verify(registration_id, body["code"])
 
 
 @blp.route("/registrations/<registration_id>/complete", methods=["POST"])
 @blp.arguments(s.PasswordSchema)
 @blp.response(201, s.AccountCreatedSchema)
 def complete_registration(body: dict[str, Any], registration_id: str) -> AccountCreated:
-    return identity().registrations.complete(
+    return Registrations(identity()).complete(
         registration_id, body["password"], body["password_confirmation"]
     )
 
@@ -83,14 +82,14 @@ def complete_registration(body: dict[str, Any], registration_id: str) -> Account
 @blp.response(201, s.LoginStartedSchema)
 def start_login(body: dict[str, Any]) -> LoginStarted:
     """Step 1: username (citizen ID) and password; an OTP goes to the default OTP phone."""
-    return identity().logins.start(body["username"], body["password"], caller())
+    return Logins(identity()).start(body["username"], body["password"], caller())
 
 
 @blp.route("/logins/<login_id>/otp/resend", methods=["POST"])
 @blp.arguments(s.ResendSchema)
 @blp.response(200, s.OtpOnlySchema)
 def resend_login_otp(body: dict[str, Any], login_id: str) -> OtpStep:
-    return identity().logins.resend(login_id, body.get("phone_index"))
+    return Logins(identity()).resend(login_id, body.get("phone_index"))
 
 
 @blp.route("/logins/<login_id>/otp/verify", methods=["POST"])
@@ -98,7 +97,7 @@ def resend_login_otp(body: dict[str, Any], login_id: str) -> OtpStep:
 @blp.response(200, s.TokenPairSchema)
 def verify_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
     """Step 2: the OTP; answers the access and refresh tokens."""
-    return identity().logins.verify(login_id, body["code"], caller())
+    return Logins(identity()).verify(login_id, body["code"], caller())
 
 
 @blp.route("/logins/<login_id>/phone-change", methods=["POST"])
@@ -106,13 +105,13 @@ def verify_login_otp(body: dict[str, Any], login_id: str) -> dict[str, Any]:
 @blp.response(202, s.OtpOnlySchema)
 def start_phone_change(body: dict[str, Any], login_id: str) -> OtpStep:
     """Lost OTP phone: the carrier is asked, then an OTP goes to the new number."""
-    return identity().logins.start_phone_change(login_id, body["phone"], caller())
+    return Logins(identity()).start_phone_change(login_id, body["phone"], caller())
 
 
 @blp.route("/logins/<login_id>/phone-change/otp/resend", methods=["POST"])
 @blp.response(200, s.OtpOnlySchema)
 def resend_phone_change_otp(login_id: str) -> OtpStep:
-    return identity().logins.resend_phone_change(login_id)
+    return Logins(identity()).resend_phone_change(login_id)
 
 
 @blp.route("/logins/<login_id>/phone-change/verify", methods=["POST"])
@@ -120,7 +119,7 @@ def resend_phone_change_otp(login_id: str) -> OtpStep:
 @blp.response(200, s.TokenPairSchema)
 def verify_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
     """The OTP of the new number; the carrier must list it under the account's person."""
-    return identity().logins.verify_phone_change(login_id, body["code"], caller())
+    return Logins(identity()).verify_phone_change(login_id, body["code"], caller())
 
 
 @blp.route("/tokens/refresh", methods=["POST"])
@@ -129,9 +128,9 @@ def verify_phone_change(body: dict[str, Any], login_id: str) -> dict[str, Any]:
 def refresh_tokens(body: dict[str, Any]) -> dict[str, Any]:
     """Spend a refresh token for a new pair; reuse of a spent one revokes its family."""
     ident = identity()
-    ident.ctx.keys.ensure_key()
-    with transaction(ident.ctx.sessions) as session:
-        pair = ident.ctx.tokens.refresh(session, body["refresh_token"])
+    ident.keys.ensure_key()
+    with ident.transaction() as session:
+        pair = ident.tokens.refresh(session, body["refresh_token"])
     if pair is None:
         raise refused()
     return pair.to_dict()
@@ -145,27 +144,27 @@ def refresh_tokens(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, s.ResetStartedSchema)
 def start_password_reset(body: dict[str, Any]) -> OtpStep:
     """Same answer whether or not the account exists."""
-    return identity().password_resets.start(body["username"])
+    return PasswordResets(identity()).start(body["username"])
 
 
 @blp.route("/password-resets/<reset_id>/otp/resend", methods=["POST"])
 @blp.response(200, s.ResetOtpOnlySchema)
 def resend_password_reset_otp(reset_id: str) -> OtpStep:
-    return identity().password_resets.resend(reset_id)
+    return PasswordResets(identity()).resend(reset_id)
 
 
 @blp.route("/password-resets/<reset_id>/otp/verify", methods=["POST"])
 @blp.arguments(s.CodeSchema)
 @blp.response(200, s.StepSchema)
 def verify_password_reset_otp(body: dict[str, Any], reset_id: str) -> StepStatus:
-    return identity().password_resets.verify(reset_id, body["code"])
+    return PasswordResets(identity()).verify(reset_id, body["code"])
 
 
 @blp.route("/password-resets/<reset_id>/complete", methods=["POST"])
 @blp.arguments(s.PasswordSchema)
 @blp.response(200, s.StatusSchema)
 def complete_password_reset(body: dict[str, Any], reset_id: str) -> StepStatus:
-    return identity().password_resets.complete(
+    return PasswordResets(identity()).complete(
         reset_id, body["password"], body["password_confirmation"]
     )
 
@@ -184,7 +183,7 @@ def _account(session: Any) -> Account:
 @blp.response(200, s.MeSchema)
 @authenticated
 def me() -> dict[str, Any]:
-    with transaction(identity().ctx.sessions) as session:
+    with identity().transaction() as session:
         return profile(session, _account(session))
 
 
@@ -193,8 +192,8 @@ def me() -> dict[str, Any]:
 @authenticated
 def my_access_log() -> dict[str, Any]:
     ident = identity()
-    with transaction(ident.ctx.sessions) as session:
-        items = access_log(session, _account(session).id, ident.ctx.config.access_log_size)
+    with ident.transaction() as session:
+        items = access_log(session, _account(session).id, ident.config.access_log_size)
     return {"items": items, "total": len(items)}
 
 
@@ -203,7 +202,7 @@ class MyOtpPhones(MethodView):
     @blp.response(200, s.OtpPhonesSchema)
     @authenticated
     def get(self) -> dict[str, Any]:
-        with transaction(identity().ctx.sessions) as session:
+        with identity().transaction() as session:
             return {"items": profile(session, _account(session))["otp_phones"]}
 
     @blp.arguments(s.OtpPhoneRequestSchema)
@@ -211,7 +210,7 @@ class MyOtpPhones(MethodView):
     @authenticated
     def post(self, body: dict[str, Any]) -> OtpStep:
         """Add an OTP phone: the password again, the carrier, then an OTP goes to it."""
-        return identity().phone_additions.start(
+        return PhoneAdditions(identity()).start(
             current_claims().sub, body["phone"], body["password"]
         )
 
@@ -221,14 +220,14 @@ class MyOtpPhones(MethodView):
 @blp.response(201, s.OtpPhoneSchema)
 @authenticated
 def verify_new_otp_phone(body: dict[str, Any], flow_id: str) -> AddedPhone:
-    return identity().phone_additions.verify(current_claims().sub, flow_id, body["code"])
+    return PhoneAdditions(identity()).verify(current_claims().sub, flow_id, body["code"])
 
 
 @blp.route("/.well-known/jwks.json", methods=["GET"])
 @blp.doc(summary="Public signing keys (JWKS)")
 @blp.response(200, s.JwksSchema)
 def jwks() -> Response:
-    response = jsonify(identity().ctx.keys.jwks())
+    response = jsonify(identity().keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=60"
     return response
 
@@ -248,8 +247,8 @@ def _session_id() -> str | None:
 @authenticated
 def logout(body: dict[str, Any]) -> None:
     """End the session of this refresh token: a later refresh answers 401."""
-    ctx = identity().ctx
-    with transaction(ctx.sessions) as session:
+    ctx = identity()
+    with ctx.transaction() as session:
         sessions.logout(session, current_claims().sub, body["refresh_token"], ctx.clock())
 
 
@@ -257,8 +256,8 @@ def logout(body: dict[str, Any]) -> None:
 @blp.response(200, s.SessionsSchema)
 @authenticated
 def my_sessions() -> dict[str, Any]:
-    ctx = identity().ctx
-    with transaction(ctx.sessions) as session:
+    ctx = identity()
+    with ctx.transaction() as session:
         items = sessions.list_sessions(session, _account(session).id, _session_id(), ctx.clock())
     return {"items": items, "total": len(items)}
 
@@ -268,8 +267,8 @@ def my_sessions() -> dict[str, Any]:
 @authenticated
 def end_my_session(session_id: str) -> None:
     """End one of the holder's sessions (another device, or this one)."""
-    ctx = identity().ctx
-    with transaction(ctx.sessions) as session:
+    ctx = identity()
+    with ctx.transaction() as session:
         sessions.revoke_session(session, current_claims().sub, session_id, ctx.clock())
 
 
@@ -279,7 +278,7 @@ def end_my_session(session_id: str) -> None:
 @authenticated
 def change_my_password(body: dict[str, Any]) -> None:
     """The current password, then a new one under the same rules; other sessions end."""
-    PasswordChanges(identity().ctx).change(
+    PasswordChanges(identity()).change(
         current_claims().sub,
         _session_id(),
         body["current_password"],
@@ -296,26 +295,26 @@ def change_my_password(body: dict[str, Any]) -> None:
 @blp.response(200, s.OtpStateSchema)
 def registration_otp(registration_id: str) -> OtpStep:
     """The current OTP: where it went, until when, and whether notify delivered it."""
-    return _state(identity().registrations.otp_state(registration_id))
+    return _state(Registrations(identity()).otp_state(registration_id))
 
 
 @blp.route("/logins/<login_id>/otp", methods=["GET"])
 @blp.response(200, s.OtpStateSchema)
 def login_otp(login_id: str) -> OtpStep:
-    return _state(identity().logins.otp_state(login_id))
+    return _state(Logins(identity()).otp_state(login_id))
 
 
 @blp.route("/logins/<login_id>/phone-change/otp", methods=["GET"])
 @blp.response(200, s.OtpStateSchema)
 def phone_change_otp(login_id: str) -> OtpStep:
-    return _state(identity().logins.otp_state(login_id, phone_change=True))
+    return _state(Logins(identity()).otp_state(login_id, phone_change=True))
 
 
 @blp.route("/password-resets/<reset_id>/otp", methods=["GET"])
 @blp.response(200, s.ResetOtpStateSchema)
 def password_reset_otp(reset_id: str) -> OtpStep:
     """As a real reset's, for an unknown account too (a decoy "arrives" as well)."""
-    return _state(identity().password_resets.otp_state(reset_id))
+    return _state(PasswordResets(identity()).otp_state(reset_id))
 
 
 def _state(otp: OtpState) -> OtpStep:

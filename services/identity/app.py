@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.core.web import create_service_app
 from services.identity.api import blp
 from services.identity.config import IdentityConfig
-from services.identity.context import IdentityContext, build_context
+from services.identity.context import MIGRATIONS, IdentityContext, build_context
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["MIGRATIONS", "create_app"]
 
 
 def create_app(
@@ -32,9 +31,6 @@ def create_app(
         ctx.settings, title="Identity service", engine=ctx.database.engine, blueprints=[blp]
     )
     app.extensions[CONTEXT_KEY] = ctx
-    # Shims for code written before the context (tests, branches in flight).
-    app.extensions["database"] = ctx.database
-    app.extensions["identity"] = ctx
     if ctx.config.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=ctx.config.trusted_proxies

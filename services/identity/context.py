@@ -1,9 +1,9 @@
 """Identity's one context: what the web app, the worker and `manage` all build.
 
 `build_context()` reads the settings, opens the database and assembles the
-collaborators (OTP flow, password hashing, carrier, signing keys, tokens) and the
-domain flows (registrations, logins, password resets, phone additions). Routes reach it
-with `current_context(IdentityContext)`.
+collaborators (OTP flow, password hashing, carrier, signing keys, tokens). The domain
+flows (registrations, logins, password resets, phone additions) take it as their one
+argument; routes reach it with `current_context(IdentityContext)`.
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from services.core.auth import TokenVerifier
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceContext, ServiceDatabase
 from services.identity import SERVICE, problems
 from services.identity.carrier import CarrierRegistry
 from services.identity.config import IdentityConfig
 from services.identity.keys import KeyRing
-from services.identity.login import Logins
 from services.identity.otp import OtpFlow
 from services.identity.passwords import PasswordHashing
-from services.identity.recovery import PasswordResets, PhoneAdditions
-from services.identity.registration import Registrations
 from services.identity.tokens import LocalJwks, TokenIssuer
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Caller:
 
 @dataclass
 class IdentityContext(ServiceContext):
-    """Settings, storage, collaborators and the domain flows of one identity database."""
+    """Settings, storage and the collaborators the domain flows share."""
 
     config: IdentityConfig
     keys: KeyRing
@@ -46,10 +46,6 @@ class IdentityContext(ServiceContext):
     hashing: PasswordHashing = field(init=False)
     carrier: CarrierRegistry = field(init=False)
     tokens: TokenIssuer = field(init=False)
-    registrations: Registrations = field(init=False)
-    logins: Logins = field(init=False)
-    password_resets: PasswordResets = field(init=False)
-    phone_additions: PhoneAdditions = field(init=False)
 
     def __post_init__(self) -> None:
         config, clock, settings = self.config, self.clock, self.settings
@@ -59,15 +55,6 @@ class IdentityContext(ServiceContext):
         self.tokens = TokenIssuer(
             self.keys, config, settings.token_issuer, settings.token_audience, clock
         )
-        self.registrations = Registrations(self)
-        self.logins = Logins(self)
-        self.password_resets = PasswordResets(self)
-        self.phone_additions = PhoneAdditions(self)
-
-    @property
-    def ctx(self) -> IdentityContext:
-        """Shim for code written against the former `Identity` facade (`identity.ctx.x`)."""
-        return self
 
 
 def build_context(

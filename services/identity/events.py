@@ -13,20 +13,14 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope
+from services.core.bus import Consumer, Envelope
 from services.core.config import ServiceSettings
+from services.core.contracts.notify import EVENT_DELIVERED as NOTIFICATION_DELIVERED
+from services.core.contracts.notify import EVENT_FAILED as NOTIFICATION_FAILED
 from services.identity import SERVICE
 from services.identity.otp import record_delivery
 
 log = logging.getLogger(__name__)
-
-ACCOUNT_REGISTERED = "identity.account.registered"
-PHONE_CHANGED = "identity.phone.changed"
-PUBLISHED_EVENTS = (ACCOUNT_REGISTERED, PHONE_CHANGED)
-# notify's outcome events (its contract; to move to the contracts package with notify's).
-NOTIFICATION_DELIVERED = "notify.notification.delivered"
-NOTIFICATION_FAILED = "notify.notification.failed"
 
 
 def on_notification_outcome(session: Session, envelope: Envelope) -> None:

@@ -24,7 +24,7 @@ from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.identity.config import IdentityConfig
 from services.identity.models import SigningKey
 

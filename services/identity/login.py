@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Channel, Template, send_notification
-from services.core.bus.outbox import record_event
+from services.core.bus import record_event
+from services.core.contracts.identity import PHONE_CHANGED
+from services.core.contracts.notify import Channel, Template, send_notification
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
 from services.core.problems import (
     Conflict,
@@ -22,7 +23,6 @@ from services.core.problems import (
 )
 from services.identity.accounts import find_by_username, log_access, otp_phones
 from services.identity.carrier import matches
-from services.identity.events import PHONE_CHANGED
 from services.identity.models import Account, Flow, LoginThrottle, OtpPhone, new_id
 from services.identity.otp import LOGIN as LOGIN_OTP
 from services.identity.otp import PHONE_CHANGE as PHONE_CHANGE_OTP

@@ -18,8 +18,8 @@ from pathlib import Path
 from services.core.phones import InvalidPhone
 from services.core.problems import Problem
 from services.identity import SERVICE
-from services.identity.app import MIGRATIONS
-from services.identity.context import build_context
+from services.identity.context import MIGRATIONS, build_context
+from services.identity.registration import Registrations
 from services.identity.staff import (
     DEMO_STAFF,
     StaffError,
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     elif args.command == "purge-expired":
-        purged = ctx.registrations.purge_expired()
+        purged = Registrations(ctx).purge_expired()
         print(f"{SERVICE}: purged {purged} expired registration(s)", file=sys.stderr)
     return 0
 

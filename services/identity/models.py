@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.core.bus.models import BigId
+from services.core.bus import BigId
 from services.core.db import UtcDateTime
 
 

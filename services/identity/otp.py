@@ -25,8 +25,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Channel, Template, send_notification
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
+from services.core.contracts.notify import Channel, Template, send_notification
 from services.core.phones import mask_phone
 from services.core.problems import Conflict, Problem, TooManyRequests, kept
 from services.identity.config import IdentityConfig

@@ -11,7 +11,6 @@ from services.identity.models import Account, LoginThrottle
 from services.identity.person import person_of_account
 from services.identity.registration import check_password
 from services.identity.sessions import revoke_all
-from services.identity.unit_of_work import transaction
 
 WRONG_CURRENT = "current_password_invalid"
 
@@ -50,7 +49,7 @@ class PasswordChanges:
         """204 or a problem: wrong current password (counted like a failed login), a weak
         or mismatched new one. Every session but the caller's own (`session_id`) ends."""
         now = self.ctx.clock()
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             account = session.get(Account, account_id)
             if account is None:
                 raise Problem("invalid_token", status=401)
@@ -62,7 +61,7 @@ class PasswordChanges:
             password_hash = account.password_hash
             person = person_of_account(session, account)
         if not self.ctx.hashing.verify(password_hash, current):
-            with transaction(self.ctx.sessions) as session:
+            with self.ctx.transaction() as session:
                 self.logins._record_failure(session, key, self.ctx.clock())
                 log_access(
                     session,
@@ -84,7 +83,7 @@ class PasswordChanges:
         except Problem as problem:
             raise _renamed(problem) from None
         new_hash = self.ctx.hashing.hash(new)
-        with transaction(self.ctx.sessions) as session:
+        with self.ctx.transaction() as session:
             account = session.get(Account, account_id, with_for_update=True)
             if account is None:
                 raise Problem("invalid_token", status=401)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Channel, Template, send_notification
+from services.core.contracts.notify import Channel, Template, send_notification
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
 from services.core.problems import (
     Conflict,

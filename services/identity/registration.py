@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from services.core.bus.commands import Channel, Template, send_notification
-from services.core.bus.outbox import record_event
+from services.core.bus import record_event
+from services.core.contracts.identity import ACCOUNT_REGISTERED
+from services.core.contracts.notify import Channel, Template, send_notification
 from services.core.phones import InvalidPhone, mask_phone, normalize_mobile
 from services.core.problems import Conflict, NotFound, Problem, ValidationProblem
 from services.identity.accounts import (
@@ -23,7 +24,6 @@ from services.identity.accounts import (
 )
 from services.identity.carrier import matches
 from services.identity.citizen_ids import citizen_id_errors
-from services.identity.events import ACCOUNT_REGISTERED
 from services.identity.models import Flow, OtpChallengeRow, OtpSend, Registration, new_id
 from services.identity.otp import REGISTRATION, OtpState, OtpStep, StepStatus
 from services.identity.password_rules import Person, weak_password

@@ -8,7 +8,7 @@ from typing import Any
 from flask import has_request_context, request
 from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
-from services.core.bus.envelope import format_timestamp
+from services.core.clock import format_timestamp
 from services.core.problems import wants_english
 
 DELIVERY = ["pending", "delivered", "failed"]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.core.bus.envelope import format_timestamp
+from services.core.clock import format_timestamp
 from services.core.problems import NotFound
 from services.identity.models import RefreshToken, SessionFamily
 from services.identity.tokens import token_hash

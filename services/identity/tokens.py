@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.core.auth import JwksCache
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.problems import Unauthorized
 from services.identity.config import IdentityConfig
 from services.identity.keys import ALGORITHM, KeyRing

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from services.core.bus import Worker
 from services.core.logs import configure_logging
-from services.core.worker import Worker
 from services.identity import SERVICE
 from services.identity.context import build_context
 from services.identity.events import build_consumer
@@ -39,7 +39,7 @@ def main() -> None:
     stop = threading.Event()
     purger = threading.Thread(
         target=purge_periodically,
-        args=(ctx.registrations, ctx.config.purge_interval_seconds, stop),
+        args=(Registrations(ctx), ctx.config.purge_interval_seconds, stop),
         name="identity-purge",
         daemon=True,
     )

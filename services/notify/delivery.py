@@ -27,9 +27,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.bus.commands import Channel, Template
-from services.core.bus.envelope import Envelope
-from services.core.bus.outbox import record_event
+from services.core.bus import Envelope, record_event
+from services.core.contracts.notify import EVENT_DELIVERED, EVENT_FAILED, Channel, Template
 from services.core.phones import InvalidPhone, mask_email, mask_phone, normalize_mobile
 from services.notify.config import NotifySettings
 from services.notify.models import Notification
@@ -60,9 +59,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     SENDING: frozenset({DELIVERED, TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE}),
     TEMPORARY_FAILURE: frozenset({SENDING, TECHNICAL_FAILURE}),
 }
-
-EVENT_DELIVERED = "notify.notification.delivered"
-EVENT_FAILED = "notify.notification.failed"
 
 # Why a notification did not go out (stable codes, shown to admins and on events).
 REASON_NO_ADDRESS = "no_address"

@@ -25,7 +25,7 @@ from typing import cast
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.db import transaction
 from services.notify.config import NotifySettings
 from services.notify.delivery import (

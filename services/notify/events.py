@@ -10,26 +10,19 @@ from typing import Any, overload
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.commands import NOTIFY_SEND
-from services.core.bus.consumer import Consumer, PermanentError
-from services.core.bus.envelope import Envelope, utcnow
-from services.core.bus.names import Names
+from services.core.bus import Consumer, Envelope, Names, PermanentError
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
+from services.core.contracts.notify import NOTIFY_SEND, PUBLISHED_EVENTS
 from services.notify import SERVICE
 from services.notify.config import NotifySettings
 from services.notify.context import NotifyContext
-from services.notify.delivery import (
-    EVENT_DELIVERED,
-    EVENT_FAILED,
-    CommandError,
-    accept,
-    is_otp,
-)
+from services.notify.delivery import CommandError, accept, is_otp
 from services.notify.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_EVENTS = (EVENT_DELIVERED, EVENT_FAILED)
+__all__ = ["CONSUMED_COMMANDS", "PUBLISHED_EVENTS", "build_consumer"]
 CONSUMED_COMMANDS = (NOTIFY_SEND,)
 
 

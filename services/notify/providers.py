@@ -22,8 +22,8 @@ import requests
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.commands import Channel
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
+from services.core.contracts.notify import Channel
 from services.core.db import transaction
 from services.notify.config import DEV_OUTBOX, NotifySettings
 from services.notify.models import DevOutboxMessage, InboxItem

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.core.bus.commands import Channel, Template
+from services.core.contracts.notify import Channel, Template
 
 TEMPLATE_DIR = Path(__file__).parent / "template_files"
 

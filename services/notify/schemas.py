@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.core.bus.commands import Channel
+from services.core.contracts.notify import Channel
 from services.core.pagination import PageQuerySchema
 from services.notify.delivery import STATUSES, masked_recipient
 from services.notify.models import Notification

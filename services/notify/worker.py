@@ -10,10 +10,9 @@ import threading
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.consumer import Consumer
+from services.core.bus import Consumer, Worker
 from services.core.config import ServiceSettings
 from services.core.logs import configure_logging
-from services.core.worker import Worker
 from services.notify import SERVICE
 from services.notify.context import NotifyContext, build_context
 from services.notify.dispatcher import Dispatcher

@@ -15,10 +15,10 @@ from services.catalog.app import MIGRATIONS, build_context, create_app
 from services.catalog.config import CatalogSettings
 from services.catalog.demo import load_demo
 from services.catalog.models import Agency, Field, LifeEvent
-from services.core.bus.models import OutboxMessage
+from services.core.bus import OutboxMessage
 from services.core.config import BusSettings, ServiceSettings
-from services.core.scratch import scratch_database
 from services.core.service import ServiceDatabase
+from tests.support.scratch import scratch_database
 from tests.support.tokens import TEST_ISSUER, TokenFactory
 
 

@@ -9,7 +9,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.catalog.constants import PROCEDURE_PUBLISHED, PROCEDURE_UPDATED, PROCEDURE_WITHDRAWN
+from services.core.contracts.catalog import (
+    PROCEDURE_PUBLISHED,
+    PROCEDURE_UPDATED,
+    PROCEDURE_WITHDRAWN,
+)
 from services.core.service import CONTEXT_KEY
 from tests.catalog.conftest import AppFactory, make_procedure, outbox_bodies, seed_references
 from tests.support.tokens import TokenFactory

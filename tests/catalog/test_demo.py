@@ -7,8 +7,9 @@ from pathlib import Path
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from services.catalog.app import build_context, create_app
-from services.catalog.constants import NATIONAL, PROCEDURE_EVENTS
+from services.catalog.constants import NATIONAL
 from services.catalog.demo import agencies_csv, demo_agencies, procedure_inputs
+from services.core.contracts.catalog import PROCEDURE_EVENTS
 from services.core.service import CONTEXT_KEY
 from tests.catalog.conftest import CatalogDb, load_demo_into, outbox_count
 from tests.support.tokens import TokenFactory

@@ -8,19 +8,17 @@ import pika
 from sqlalchemy import select
 
 from services.catalog.app import build_context, create_app
-from services.catalog.constants import PROCEDURE_PUBLISHED
 from services.catalog.events import build_consumer
 from services.catalog.models import Agency, Procedure
 from services.catalog.publishing import publish, update, withdraw
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import HandledWaiter, wait_until
-from services.core.bus.topology import connection_parameters
+from services.core.bus import Names, OutboxRelay, connection_parameters
 from services.core.config import BusSettings
+from services.core.contracts.catalog import PROCEDURE_PUBLISHED
 from services.core.service import CONTEXT_KEY, ServiceDatabase
 from tests.catalog.conftest import CatalogDb, make_procedure, outbox_bodies, seed_references
 from tests.support.running import running
 from tests.support.tokens import TokenFactory
+from tests.support.waiting import HandledWaiter, wait_until
 
 
 def test_national_union_follows_a_province_and_ignores_its_own_events(

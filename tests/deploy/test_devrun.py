@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from deploy import devrun
-from services.core.bus.names import Names
+from services.core.bus import Names
 from services.core.config import BusSettings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
+from services.core.bus import serve_health
 from services.core.config import ServiceSettings
-from services.core.worker import serve_health
 
 
 def test_worker_health_host_defaults_to_loopback_and_is_configurable() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from services.core.bus.models import OutboxMessage
+from services.core.bus import OutboxMessage
 from services.core.service import ServiceDatabase
 from services.dossier import queries, workflow
 from services.dossier.filing import DossierContext

@@ -11,10 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import delete, select
 
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import HandledWaiter, wait_until
+from services.core.bus import Names, OutboxContext, OutboxRelay, record_event
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_session_factory
 from services.core.service import ServiceDatabase
@@ -23,6 +20,7 @@ from services.dossier.events import build_consumer
 from services.dossier.models import CatalogProcedure
 from tests.dossier.conftest import AGENCY, PROCEDURE, make_procedure
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 PROCEDURES = {f"2.00{i}": make_procedure(code=f"2.00{i}", name=f"Thủ tục {i}") for i in range(5)}
 

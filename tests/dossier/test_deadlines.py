@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from services.core.bus.models import OutboxMessage
+from services.core.bus import OutboxMessage
 from services.core.service import ServiceDatabase
 from services.dossier import filing, workflow
 from services.dossier.calendar import WorkingCalendar, local_date

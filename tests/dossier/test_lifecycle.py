@@ -8,14 +8,12 @@ import json
 from flask import Flask
 from pika.adapters.blocking_connection import BlockingChannel
 
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import wait_until
-from services.core.bus.topology import declare_exchanges
+from services.core.bus import Names, OutboxRelay, declare_exchanges
 from services.core.config import BusSettings
 from services.core.service import ServiceDatabase
 from tests.dossier.conftest import AGENCY, PDF, Portal
 from tests.support.running import running
+from tests.support.waiting import wait_until
 
 PERSONAL = ("Nguyễn Văn An", "0912345678", "+84912345678", "an@example.vn", "038090001234")
 

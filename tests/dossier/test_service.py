@@ -10,15 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from services.core.bus.models import BusBase
-from services.core.bus.testing import wait_until
+from services.core.bus import BusBase
+from services.core.contracts.dossier import Event
 from services.core.service import ServiceDatabase
 from services.dossier import workflow
-from services.dossier.domain import Event
 from services.dossier.filing import DossierContext
 from services.dossier.models import Base, Dossier
 from services.dossier.worker import OverdueScanner
 from tests.dossier.test_deadlines import CITIZEN, ready_draft
+from tests.support.waiting import wait_until
 
 README = Path(__file__).resolve().parents[2] / "services" / "dossier" / "README.md"
 

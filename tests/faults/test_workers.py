@@ -21,8 +21,7 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import bindparam, text
 
-from services.core.bus.names import Names
-from services.core.bus.topology import connection_parameters
+from services.core.bus import Names, connection_parameters
 from services.core.config import BusSettings
 from services.core.db import make_engine
 from tests.faults.load import SubmitLoad, enrol, wait_until_notified

@@ -18,17 +18,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.carrier import DEMO_CSV, SubscriberRegistry, make_server
-from services.core.bus.envelope import utcnow
-from services.core.bus.models import OutboxMessage
-from services.core.bus.outbox import OutboxContext
+from services.core.bus import OutboxContext, OutboxMessage
+from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from services.core.scratch import scratch_database
-from services.core.service import ServiceDatabase
+from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.identity.app import MIGRATIONS, create_app
 from services.identity.config import Argon2Parameters, IdentityConfig
-from services.identity.service import Identity
+from services.identity.context import IdentityContext
+from tests.support.scratch import scratch_database
 
 ISSUER = "https://test.portal/api/identity"
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
@@ -156,5 +155,6 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def identity(app: Flask) -> Identity:
-    return app.extensions["identity"]  # type: ignore[no-any-return]
+def identity(app: Flask) -> IdentityContext:
+    ctx: IdentityContext = app.extensions[CONTEXT_KEY]
+    return ctx

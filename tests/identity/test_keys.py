@@ -6,8 +6,8 @@ import jwt
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from services.identity.context import IdentityContext
 from services.identity.models import SigningKey
-from services.identity.service import Identity
 from tests.identity.conftest import Clock, IdentityDb
 from tests.identity.flows import AN, API, login, register
 
@@ -21,17 +21,15 @@ def token_kid(pair: dict) -> str:
 
 
 def test_rotation_publishes_first_signs_later_and_retires_old_keys(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb, clock: Clock
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb, clock: Clock
 ) -> None:
-    config = identity.ctx.config
-    identity.ctx.keys.config = config.__class__(
-        **{**config.__dict__, "signing_key_cache_seconds": 0}
-    )
+    config = identity.config
+    identity.keys.config = config.__class__(**{**config.__dict__, "signing_key_cache_seconds": 0})
     register(client, identity_db, AN)
     first = login(client, identity_db, AN.citizen_id, AN.e164)
     [old_kid] = kids(client)
     assert token_kid(first) == old_kid
-    new = identity.ctx.keys.rotate()
+    new = identity.keys.rotate()
     assert kids(client) == [old_kid, new.kid]  # published at once...
     clock.advance(61)
     assert token_kid(login(client, identity_db, AN.citizen_id, AN.e164)) == old_kid  # ...not used
@@ -40,17 +38,17 @@ def test_rotation_publishes_first_signs_later_and_retires_old_keys(
     assert token_kid(after) == new.kid
     assert token_kid(after) in kids(client)
     # The old key stays while tokens it signed may still be valid, then goes.
-    assert identity.ctx.keys.prune() == []
+    assert identity.keys.prune() == []
     assert kids(client) == [old_kid, new.kid]
     clock.advance(config.access_token_ttl_seconds + 61)
-    assert identity.ctx.keys.prune() == [old_kid]
+    assert identity.keys.prune() == [old_kid]
     assert kids(client) == [new.kid]
 
 
 def test_private_keys_are_encrypted_at_rest(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb
 ) -> None:
-    identity.ctx.keys.rotate()
+    identity.keys.rotate()
     with identity_db.sessions() as session:
         [row] = session.scalars(select(SigningKey)).all()
     assert "PRIVATE KEY" not in row.private_key_encrypted

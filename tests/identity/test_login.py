@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from services.core.auth import JwksCache, TokenVerifier
 from services.core.problems import Unauthorized
-from services.identity.service import Identity
+from services.identity.context import IdentityContext
 from tests.identity.conftest import ISSUER, Clock, IdentityDb
 from tests.identity.flows import (
     AN,
@@ -158,7 +158,7 @@ def test_access_log_and_me(client: FlaskClient, identity_db: IdentityDb) -> None
 
 
 def test_forged_expired_and_foreign_tokens_are_refused(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb
 ) -> None:
     register(client, identity_db, AN)
     pair = login(client, identity_db, AN.citizen_id, AN.e164)
@@ -167,7 +167,7 @@ def test_forged_expired_and_foreign_tokens_are_refused(
     now = int(time.time())
     other_key = Ed25519PrivateKey.generate()
     with identity_db.sessions() as session:
-        real_kid, real_key = identity.ctx.keys.signing_key(session)
+        real_kid, real_key = identity.keys.signing_key(session)
     forged = {
         "another key": jwt.encode(good, other_key, algorithm="EdDSA", headers={"kid": kid}),
         "alg none": jwt.encode(good, None, algorithm="none", headers={"kid": kid}),

@@ -10,15 +10,12 @@ from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import func, select
 
-from services.core.bus.models import OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import wait_until
-from services.core.bus.topology import declare_exchanges
+from services.core.bus import Names, OutboxMessage, OutboxRelay, declare_exchanges
 from services.core.config import BusSettings
 from tests.identity.conftest import Carrier, Clock, IdentityDb
 from tests.identity.flows import AN, API, HOA, PASSWORD, login, register, start_login
 from tests.support.running import running
+from tests.support.waiting import wait_until
 
 NEW_PHONE = "+84977111222"
 NEW_PASSWORD = "Doi#MatKhau2026"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from services.identity.events import PUBLISHED_EVENTS
+from services.core.contracts.identity import PUBLISHED_EVENTS
 from services.identity.problems import MESSAGES
 
 README = Path(__file__).resolve().parents[2] / "services" / "identity" / "README.md"

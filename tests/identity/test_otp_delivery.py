@@ -15,11 +15,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.bus.models import BusBase, OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.outbox import OutboxContext, record_event
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import HandledWaiter, wait_until
+from services.core.bus import (
+    BusBase,
+    Names,
+    OutboxContext,
+    OutboxMessage,
+    OutboxRelay,
+    record_event,
+)
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
 from services.core.service import ServiceDatabase
@@ -29,6 +32,7 @@ from services.identity.events import build_consumer
 from tests.identity.conftest import Clock, IdentityDb, make_settings
 from tests.identity.flows import AN, API, register, start_login
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 
 def _command_ids(db: IdentityDb, template: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from services.core.service import CONTEXT_KEY
 from tests.identity.conftest import Carrier, Clock, IdentityDb
 from tests.identity.flows import AN, API, HOA, PASSWORD, login, register, start_login
 
@@ -126,7 +127,7 @@ def test_the_carrier_being_down_during_phone_change_is_safe_to_retry(
     flow = start_login(client, AN.citizen_id)
     client.post(f"{API}/logins/{flow['id']}/phone-change", json={"phone": NEW_PHONE})
     code = identity_db.last_code(NEW_PHONE)
-    app_carrier = client.application.extensions["identity"].ctx.carrier
+    app_carrier = client.application.extensions[CONTEXT_KEY].carrier
     app_carrier.base_url = "http://127.0.0.1:9"
     down = client.post(f"{API}/logins/{flow['id']}/phone-change/verify", json={"code": code})
     assert down.status_code == 503 and down.get_json()["code"] == "carrier_unavailable"

@@ -8,9 +8,9 @@ import unicodedata
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from services.core.bus.testing import wait_until
+from services.identity.context import IdentityContext
 from services.identity.models import Account, Registration
-from services.identity.service import Identity
+from services.identity.registration import Registrations
 from services.identity.worker import purge_periodically
 from tests.identity.conftest import Carrier, Clock, IdentityDb
 from tests.identity.flows import (
@@ -22,6 +22,7 @@ from tests.identity.flows import (
     register,
     start_registration,
 )
+from tests.support.waiting import wait_until
 
 
 def count(db: IdentityDb, model: type) -> int:
@@ -131,14 +132,14 @@ def test_the_carrier_must_list_the_phone_under_this_person(
 
 
 def test_an_unreachable_carrier_is_503_and_nothing_is_created(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb, carrier: Carrier
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb, carrier: Carrier
 ) -> None:
-    identity.ctx.carrier.base_url = "http://127.0.0.1:9"  # nothing listens there
+    identity.carrier.base_url = "http://127.0.0.1:9"  # nothing listens there
     response = client.post(f"{API}/registrations", json=AN.registration())
     assert response.status_code == 503
     assert response.get_json()["code"] == "carrier_unavailable"
     assert count(identity_db, Registration) == 0 and identity_db.commands() == []
-    identity.ctx.carrier.base_url = carrier.url
+    identity.carrier.base_url = carrier.url
     assert start_registration(client, AN)["id"]  # safe to retry
 
 
@@ -243,7 +244,7 @@ def test_completion_needs_a_verified_otp_and_a_strong_matching_password(
 
 
 def test_unfinished_registrations_expire_and_are_purged(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb, clock: Clock
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb, clock: Clock
 ) -> None:
     rid = start_registration(client, AN)["id"]
     clock.advance(1801)
@@ -251,9 +252,9 @@ def test_unfinished_registrations_expire_and_are_purged(
         f"{API}/registrations/{rid}/otp/verify", json={"code": identity_db.last_code(AN.e164)}
     )
     assert expired.status_code == 410 and expired.get_json()["code"] == "flow_expired"
-    assert identity.registrations.purge_expired() == 0  # not yet past the purge delay
+    assert Registrations(identity).purge_expired() == 0  # not yet past the purge delay
     clock.advance(86400)
-    assert identity.registrations.purge_expired() == 1
+    assert Registrations(identity).purge_expired() == 1
     assert count(identity_db, Registration) == 0
     missing = client.post(f"{API}/registrations/{rid}/otp/resend")
     assert missing.status_code == 404
@@ -287,7 +288,7 @@ def test_two_open_registrations_of_one_citizen_give_one_account(
 
 
 def test_the_worker_purges_periodically(
-    identity: Identity, client: FlaskClient, identity_db: IdentityDb, clock: Clock
+    identity: IdentityContext, client: FlaskClient, identity_db: IdentityDb, clock: Clock
 ) -> None:
     start_registration(client, AN)
     clock.advance(1801 + 86400)

@@ -17,14 +17,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
-from services.core.bus.envelope import Envelope
-from services.core.bus.outbox import OutboxContext
+from services.core.bus import Envelope, OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from services.core.scratch import scratch_database
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
 from services.notify.delivery import accept
+from tests.support.scratch import scratch_database
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from services.core.bus.envelope import utcnow
+from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.notify.app import create_app

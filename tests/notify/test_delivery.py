@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
-from services.core.bus.envelope import Envelope
-from services.core.bus.models import OutboxMessage
+from services.core.bus import Envelope, OutboxMessage
 from services.notify.config import NotifySettings
 from services.notify.delivery import CommandError, IllegalTransition, move
 from services.notify.delivery import accept as accept_unflushed

@@ -11,10 +11,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import select
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
-from services.core.bus.envelope import Envelope
-from services.core.bus.models import OutboxMessage
-from services.core.bus.names import Names
-from services.core.bus.testing import wait_until
+from services.core.bus import Envelope, Names, OutboxMessage
 from services.core.config import BusSettings
 from services.notify.config import NotifySettings
 from services.notify.delivery import OTP_TEMPLATES, is_otp
@@ -24,6 +21,7 @@ from services.notify.providers import HttpSmsProvider, build_providers
 from tests.notify.conftest import Clock, NotifyDb, accept_command, make_command
 from tests.notify.test_worker import Stack, drain, event_queue, publish  # noqa: F401
 from tests.support.running import running
+from tests.support.waiting import wait_until
 
 OTP = {"code": "482913", "minutes": 5}
 

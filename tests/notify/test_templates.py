@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from services.core.bus.commands import Channel, Template
+from services.core.contracts.notify import Channel, Template
 from services.notify.rendering import (
     DERIVED_KEYS,
     NEXT_STEP,

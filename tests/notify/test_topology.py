@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.core.bus.consumer import Consumer
+from services.core.bus import Consumer
 from services.core.config import BusSettings, ServiceSettings
 from services.notify.config import NotifySettings
 from services.notify.dispatcher import Dispatcher

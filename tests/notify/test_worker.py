@@ -12,12 +12,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import func, select
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
-from services.core.bus.consumer import Consumer
-from services.core.bus.envelope import Envelope
-from services.core.bus.names import Names
-from services.core.bus.relay import OutboxRelay
-from services.core.bus.testing import HandledWaiter, wait_until
-from services.core.bus.topology import connection_parameters, declare_exchanges
+from services.core.bus import (
+    Consumer,
+    Envelope,
+    Names,
+    OutboxRelay,
+    connection_parameters,
+    declare_exchanges,
+)
 from services.core.config import BusSettings, ServiceSettings
 from services.notify.config import NotifySettings
 from services.notify.dispatcher import Dispatcher
@@ -26,6 +28,7 @@ from services.notify.models import DevOutboxMessage, InboxItem, Notification
 from services.notify.providers import build_providers
 from tests.notify.conftest import NotifyDb, make_command
 from tests.support.running import running
+from tests.support.waiting import HandledWaiter, wait_until
 
 
 def publish(settings: BusSettings, names: Names, envelope: Envelope) -> None:

@@ -26,8 +26,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from services.core.bus.names import Names
-from services.core.bus.topology import connection_parameters
+from services.core.bus import Names, connection_parameters
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
 from services.identity.config import IdentityConfig

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services.core.bus.models import BusBase
+from services.core.bus import BusBase
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine
 from services.core.web import create_service_app

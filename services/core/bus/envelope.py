@@ -12,8 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.core.clock import format_timestamp, utcnow
 
-# transitional re-export: removed once services import services.core.bus / contracts
-__all__ = ["CONTENT_TYPE", "PERSISTENT", "Envelope", "EnvelopeError", "format_timestamp", "utcnow"]
+__all__ = ["CONTENT_TYPE", "PERSISTENT", "Envelope", "EnvelopeError"]
 
 CONTENT_TYPE = "application/json"
 PERSISTENT = 2

@@ -1,4 +1,4 @@
-from services.core.bus.models import BusBase
+from services.core.bus import BusBase
 from services.core.migrate import run_env
 from services.dossier.models import Base
 

@@ -4,7 +4,7 @@ Revision ID: identity_0001
 Revises:
 """
 
-from services.core.bus.migration import create_bus_tables, drop_bus_tables
+from services.core.bus import create_bus_tables, drop_bus_tables
 
 revision = "identity_0001"
 down_revision = None

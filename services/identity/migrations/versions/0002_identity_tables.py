@@ -7,7 +7,7 @@ Revises: identity_0001
 import sqlalchemy as sa
 from alembic import op
 
-from services.core.bus.models import BigId
+from services.core.bus import BigId
 from services.core.db import UtcDateTime
 
 revision = "identity_0002"
