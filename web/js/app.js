@@ -72,7 +72,12 @@ function renderUser() {
     .catch(() => {});
   links.push(h("a", { href: "#/tai-khoan" }, s.claims.name || "Tài khoản"));
   links.push(
-    h("button", { type: "button", class: "linkish", id: "logout", onclick: async (event) => { event.currentTarget.disabled = true; await signOut(); go("/"); } }, "Đăng xuất"),
+    h("button", { type: "button", class: "linkish", id: "logout", onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      const from = location.hash;
+      await signOut();
+      if (location.hash === from) go("/"); // unless the citizen has gone elsewhere meanwhile
+    } }, "Đăng xuất"),
   );
   slot.append(...links);
 }
