@@ -155,16 +155,16 @@ class FastPath:
         query = environ.get("QUERY_STRING")
         path = environ.get("PATH_INFO", "")
         target = f"{path}?{query}" if query else path
-        headers = self._request_headers(environ, request_id)
+        sent = self._request_headers(environ, request_id)
         body: Any = None
         try:
             if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):
                 # The whole body first: a service never waits on a slow client.
                 body, length = receive_body(environ, self.max_body, self.receive_timeout)
                 if body is not None:
-                    headers["Content-Length"] = str(length)
+                    sent["Content-Length"] = str(length)
             started = time.perf_counter()
-            answer = upstream.request(method, target, headers, body)
+            answer = upstream.request(method, target, sent, body)
         except Problem as problem:
             count(label, problem.status)
             return self._problem(environ, start_response, problem, request_id)

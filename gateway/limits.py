@@ -100,9 +100,7 @@ def register_limited_routes(
         if name in (skip or set()):
             continue
         limit = settings.rate_limits.get(name) or DEFAULT_RATE_LIMITS[name]
-        view = limiter.limit(limit, scope=name, methods=methods)(
-            make_view(name)
-        )
+        view = limiter.limit(limit, scope=name, methods=methods)(make_view(name))
         for index, rule in enumerate(rules):
             endpoint = f"limited_{name}_{index}"
             app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=methods)

@@ -9,6 +9,7 @@ A body not received in time is answered 408 `request_timeout`.
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 import time
 from collections.abc import Iterator
@@ -54,10 +55,11 @@ class RequestIncomplete(Problem):
 def _gevent_timeout() -> Any:
     """gevent's Timeout when this process runs under gevent (gunicorn's gevent workers)."""
     try:
-        from gevent import Timeout, monkey
+        gevent = importlib.import_module("gevent")
+        monkey = importlib.import_module("gevent.monkey")
     except ImportError:  # pragma: no cover - gevent ships with the gateway
         return None
-    return Timeout if monkey.is_module_patched("socket") else None
+    return gevent.Timeout if monkey.is_module_patched("socket") else None
 
 
 @contextmanager
@@ -106,7 +108,7 @@ def receive_body(
                 return b"", 0
             return None, 0
     stream = environ["wsgi.input"]
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    sock: Any = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     settable = hasattr(sock, "settimeout")
     previous = sock.gettimeout() if settable else None
     deadline = time.monotonic() + timeout

@@ -18,14 +18,14 @@ import uuid
 from contextlib import suppress
 from typing import Any
 
-import gevent
-from gunicorn.http import errors
-from gunicorn.workers.ggevent import GeventWorker
+import gevent  # type: ignore[import-untyped]
+from gunicorn.http import errors  # type: ignore[import-untyped]
+from gunicorn.workers.ggevent import GeventWorker  # type: ignore[import-untyped]
 
 DEFAULT_RECEIVE_TIMEOUT = 15.0
 
 # gunicorn's refusal -> (status, reason, problem code); the first match wins.
-_REFUSALS: tuple[tuple[type[BaseException], int, str, str], ...] = (
+_REFUSALS: tuple[tuple[Any, int, str, str], ...] = (
     (errors.LimitRequestLine, 414, "URI Too Long", "uri_too_long"),
     (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "headers_too_large"),
     (errors.UnsupportedTransferCoding, 501, "Not Implemented", "bad_request"),
@@ -44,7 +44,7 @@ _REFUSALS: tuple[tuple[type[BaseException], int, str, str], ...] = (
         400,
         "Bad Request",
         "bad_request",
-    ),  # type: ignore[misc]
+    ),
 )
 _TITLES = {
     "uri_too_long": "Địa chỉ yêu cầu quá dài.",
@@ -91,7 +91,7 @@ def refusal_answer(exc: BaseException, edge_headers: list[tuple[str, str]]) -> b
     return head.encode("latin-1") + b"\r\n" + body
 
 
-class EdgeWorker(GeventWorker):
+class EdgeWorker(GeventWorker):  # type: ignore[misc]
     """gevent worker bounding the time to receive headers; refusals as problem+json."""
 
     _edge_headers: list[tuple[str, str]] | None = None
@@ -100,7 +100,7 @@ class EdgeWorker(GeventWorker):
         self.receive_timeout = receive_timeout()
         super().init_process()
 
-    def timeout_ctx(self) -> gevent.Timeout:
+    def timeout_ctx(self) -> Any:
         keepalive = self.cfg.keepalive
         seconds = min(keepalive, self.receive_timeout) if keepalive else self.receive_timeout
         return gevent.Timeout(seconds, False)
