@@ -92,7 +92,7 @@ export function otpStep({ otp, heading, onVerify, onResend, extra = [], statePat
   const follow = async (o, round) => {
     if (round !== following || !statePath) return;
     if (form.isConnected === false && shown) return;
-    if (expiresAt && Date.now() > expiresAt) return; // the code is spent: "Gửi lại OTP" is the way on
+    if (o.expires_at && Date.now() > expiresAt) return; // the code is spent: "Gửi lại OTP" is the way on
     let state;
     try {
       state = await api("GET", statePath);
