@@ -73,13 +73,6 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
 
 
-def has_body(environ: dict[str, Any]) -> bool:
-    """Does this request announce a body (a length above 0, or chunked)?"""
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return True
-    return _declared_length(environ) > 0
-
-
 def _declared_length(environ: dict[str, Any]) -> int:
     raw = environ.get("CONTENT_LENGTH") or "0"
     try:
@@ -146,6 +139,12 @@ def receive_body(
         if spool is not None:
             spool.close()
         raise RequestTimeout(detail=f"the limit is {timeout:g} s") from None
+    except OSError:  # the client went away (a reset, gunicorn's NoMoreData)
+        if spool is not None:
+            spool.close()
+        raise RequestIncomplete(
+            detail=f"{size} of {length or 'a chunked'} bytes received"
+        ) from None
     except BaseException:
         if spool is not None:
             spool.close()
