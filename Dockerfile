@@ -33,6 +33,9 @@ COPY --from=build /opt/portal /opt/portal
 WORKDIR /app
 # The demo data files the simulators and `load-demo` read by relative path.
 COPY --from=build /src/deploy/demo ./deploy/demo
+# The web pages the gateway serves (a folder of their own, not a Python package).
+COPY web ./web
+ENV GATEWAY_WEB_DIR=/app/web
 USER 10001:10001
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gevent", "--workers", "2", "--worker-connections", "200", "--keep-alive", "30", "gateway.app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gateway.worker.EdgeWorker", "--workers", "2", "--worker-connections", "200", "--keep-alive", "30", "gateway.app:create_app()"]

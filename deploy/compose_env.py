@@ -39,6 +39,16 @@ OTHER_SECRETS = (
 )
 
 
+# What `--development` writes: a deployment to try the portal on, with the dev outbox
+# (every SMS and e-mail kept for reading, OTPs included) instead of real providers.
+DEVELOPMENT = {
+    "PORTAL_ENV": "development",
+    "NOTIFY_SMS_PROVIDER": "dev-outbox",
+    "NOTIFY_EMAIL_PROVIDER": "dev-outbox",
+    "NOTIFY_DEV_OUTBOX_ENDPOINT": "true",
+}
+
+
 def rabbit_password_hash(password: str, salt: bytes | None = None) -> str:
     """RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt + sha256(salt + password))."""
     salt = secrets.token_bytes(4) if salt is None else salt
@@ -80,14 +90,20 @@ def render_env_file(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(env_file: Path, local_definitions: Path, *, force: bool = False) -> dict[str, str]:
-    """Write (or keep) the .env file and the definitions with its passwords."""
+def write(
+    env_file: Path, local_definitions: Path, *, force: bool = False, development: bool = False
+) -> dict[str, str]:
+    """Write (or keep) the .env file and the definitions with its passwords.
+
+    The deployment is production unless `development` (an explicit choice) is given."""
     if env_file.exists() and not force:
         values = read_env_file(env_file)
         # A secret added since the file was written gets a value; the others stay.
         values = {**generate_secrets(), **values}
     else:
         values = generate_secrets()
+    if development:
+        values.update(DEVELOPMENT)
     env_file.write_text(render_env_file(values), encoding="utf-8")
     env_file.chmod(0o600)
     definitions = json.loads(DEFINITIONS.read_text(encoding="utf-8"))
@@ -106,8 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)
     parser.add_argument("--definitions", type=Path, default=LOCAL_DEFINITIONS)
     parser.add_argument("--force", action="store_true", help="new secrets even if .env exists")
+    parser.add_argument(
+        "--development",
+        action="store_true",
+        help="PORTAL_ENV=development with the dev outbox (never for real citizens)",
+    )
     args = parser.parse_args(argv)
-    write(args.env_file, args.definitions, force=args.force)
+    write(args.env_file, args.definitions, force=args.force, development=args.development)
     print(f"wrote {args.env_file} and {args.definitions}", file=sys.stderr)
     return 0
 

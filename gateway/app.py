@@ -1,40 +1,32 @@
 """The gateway: the one public door of a deployment.
 
-It serves the web pages under gateway/web/ at /, passes /api/<service>/... to that
-service through pooled keep-alive connections (bodies streamed), checks bearer
-tokens on the calls that need a login, rate-limits the sensitive public calls,
+It serves the web pages (web/ at the repository root, or GATEWAY_WEB_DIR) at /,
+passes /api/<service>/... to that service through pooled keep-alive connections
+(each body received whole first), checks bearer tokens on the calls that need a
+login, rate-limits the sensitive public calls,
 merges the services' OpenAPI documents, and, on the national portal, knows the
 provincial portals: it lists them, hands citizens over, routes dossier lookups.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, send_from_directory
+from flask import Flask, Request, Response, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import EXAMPLE_PROVINCES_FILE, GatewaySettings
-from gateway.edge import edge_verifier, install_edge
+from gateway.edge import install_edge
 from gateway.fastpath import FastPath
 from gateway.federation import ProvinceRegistry, dossier_unit, handover_url, portal_name
 from gateway.limits import build_limiter, register_limited_routes
-from gateway.metrics import count, observe
-from gateway.openapi import OpenApiAggregate
-from gateway.proxy import (
-    Upstream,
-    body_length,
-    forwarded_request_headers,
-    request_body,
-    stream_response,
-)
+from gateway.upstreams import Gateway
 from services.core.auth import TokenVerifier
 from services.core.config import ConfigError
 from services.core.problems import (
@@ -43,96 +35,10 @@ from services.core.problems import (
     code_for_status,
     from_problem,
     problem_response,
-    register_messages,
 )
 
 log = logging.getLogger(__name__)
-WEB_DIR = Path(__file__).resolve().parent / "web"
-DOCS_DIR = Path(__file__).resolve().parent / "docs"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-
-register_messages(
-    {
-        "upstream_unavailable": (
-            "Dịch vụ tạm thời không truy cập được, vui lòng thử lại sau.",
-            "The service is unreachable.",
-        ),
-        "upstream_timeout": (
-            "Dịch vụ không phản hồi kịp, vui lòng thử lại sau.",
-            "The service did not answer in time.",
-        ),
-        "province_unknown": (
-            "Không tìm thấy tỉnh, thành phố này trên Cổng.",
-            "No portal is registered for this province.",
-        ),
-    }
-)
-
-
-class Gateway:
-    """The gateway's parts: upstream pools, the province registry, the verifier."""
-
-    def __init__(self, settings: GatewaySettings, verifier: TokenVerifier | None = None) -> None:
-        self.settings = settings
-
-        def pool(url: str) -> Upstream:
-            return Upstream(
-                url,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                pool_size=settings.pool_size,
-            )
-
-        self.upstreams = {name: pool(url) for name, url in settings.upstreams.items()}
-        self.registry = (
-            ProvinceRegistry.load(settings.provinces_file)
-            if settings.provinces_file is not None
-            else ProvinceRegistry(())
-        )
-        self.province_gateways = {p.code: pool(p.base_url) for p in self.registry.provinces}
-        self.verifier = verifier or edge_verifier(settings)
-        self.openapi = OpenApiAggregate(self.upstreams)
-
-    def forward(self, upstream: Upstream, label: str, path_and_query: str) -> Response:
-        """Send the current request to `upstream` and stream its answer back."""
-        body = request_body(request, self.settings.max_body_bytes)
-        headers = forwarded_request_headers(request, request.request_id)  # type: ignore[attr-defined]
-        length = body_length(body, request)
-        if length is not None:
-            headers["Content-Length"] = str(length)
-        started = time.perf_counter()
-        try:
-            answer = upstream.request(request.method, path_and_query, headers, body)
-        except Problem as problem:
-            count(label, problem.status)
-            raise
-        finally:
-            if hasattr(body, "close"):
-                body.close()  # type: ignore[union-attr]
-        observe(label, time.perf_counter() - started)
-        count(label, answer.status)
-        return stream_response(answer, request.method)
-
-    def ready(self) -> dict[str, bool]:
-        """Does every upstream answer its /healthz now?"""
-
-        def alive(upstream: Upstream) -> bool:
-            try:
-                answer = upstream.pool.urlopen(
-                    "GET",
-                    f"{upstream.base_path}/healthz",
-                    retries=False,
-                    timeout=self.settings.readiness_timeout,
-                    preload_content=True,
-                )
-            except Exception:
-                return False
-            return answer.status == 200
-
-        with ThreadPoolExecutor(max_workers=len(self.upstreams)) as pool:
-            results = pool.map(alive, self.upstreams.values())
-            return dict(zip(self.upstreams, results, strict=True))
 
 
 def _path_and_query() -> str:
@@ -194,13 +100,16 @@ def create_app(
     def openapi() -> dict[str, Any]:
         return gateway.openapi.document()
 
+    web_dir = settings.web_dir.resolve()
+    docs_dir = web_dir / "docs"
+
     @app.get("/api/docs")
     def docs() -> Response:
-        return send_from_directory(DOCS_DIR, "index.html")
+        return send_from_directory(docs_dir, "index.html")
 
     @app.get("/api/docs/<name>")
     def docs_asset(name: str) -> Response:
-        return send_from_directory(DOCS_DIR, name)
+        return send_from_directory(docs_dir, name)
 
     @app.get("/api/provinces")
     def provinces() -> dict[str, Any]:
@@ -230,11 +139,13 @@ def create_app(
 
     @app.get("/")
     def index() -> Response:
-        return send_from_directory(WEB_DIR, "index.html")
+        return send_from_directory(web_dir, "index.html")
 
     @app.get("/<path:name>")
     def web(name: str) -> Response:
-        return send_from_directory(WEB_DIR, name)
+        if name == "docs" or name.startswith("docs/"):
+            raise NotFound()  # the API docs page lives at /api/docs
+        return send_from_directory(web_dir, name)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -246,8 +157,12 @@ def create_app(
         ready = all(checks.values())
         return {"ready": ready, "checks": checks}, 200 if ready else 503
 
+    may_scrape = metrics_guard(settings)
+
     @app.get("/metrics")
     def metrics() -> Response:
+        if not may_scrape(request):
+            raise NotFound()  # to anyone else the portal has no such page
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
     @app.errorhandler(Problem)
@@ -276,6 +191,26 @@ def create_app(
             x_host=settings.trusted_proxies,
         )
     return app
+
+
+def metrics_guard(settings: GatewaySettings) -> Callable[[Request], bool]:
+    """Who may read /metrics: a caller from GATEWAY_METRICS_ALLOW (its own address, after
+    GATEWAY_TRUSTED_PROXIES) or one presenting GATEWAY_METRICS_TOKEN as a bearer token."""
+    networks = [ipaddress.ip_network(n, strict=False) for n in settings.metrics_allow]
+    token = settings.metrics_token.encode()
+
+    def allowed(req: Request) -> bool:
+        if token:
+            scheme, _, given = req.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token):
+                return True
+        try:
+            address = ipaddress.ip_address(req.remote_addr or "")
+        except ValueError:
+            return False
+        return any(address in network for network in networks)
+
+    return allowed
 
 
 def national_lookup(gateway: Gateway) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,13 +29,25 @@ DEFAULT_UPSTREAMS = {
 # without it the portal is standalone and serves every province's procedures itself.
 EXAMPLE_PROVINCES_FILE = PROJECT_ROOT / "deploy" / "federation" / "provinces.yaml"
 # The sensitive public calls and their default limits (flask-limiter notation).
+# Each is GATEWAY_RATE_LIMIT_<NAME> (gateway/limits.py lists the calls each counts).
 DEFAULT_RATE_LIMITS = {
     "registration": "10/minute;50/hour",
     "login": "10/minute;100/hour",
     "otp": "20/minute",
     "password_reset": "5/minute;20/hour",
     "lookup": "60/minute",
+    "anonymous": "10/minute;60/hour",
+    "otp_phones": "5/minute;20/hour",
+    "refresh": "30/minute;600/hour",
+    "logout": "30/minute",
+    "complete": "10/minute;50/hour",
+    # The pages poll a flow's OTP state while the code is on its way: generous.
+    "otp_state": "120/minute",
 }
+# Who may read /metrics on the portal's port without a token: loopback only by default.
+DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1/128")
+# The web pages and the API docs page, served at / and /api/docs (GATEWAY_WEB_DIR).
+DEFAULT_WEB_DIR = PROJECT_ROOT / "web"
 
 # Pages and scripts from this origin only; no inline script, no framing.
 DEFAULT_CSP = (
@@ -75,6 +88,12 @@ class GatewaySettings:
     content_security_policy: str = DEFAULT_CSP
     # The name the web pages show; empty: from the role (and the province's name).
     portal_name: str = ""
+    # Seconds a client has to send its request headers, and again its whole body.
+    receive_timeout: float = 15.0
+    # /metrics: callers from these networks, or with this bearer token (when set).
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    metrics_token: str = ""
+    web_dir: Path = DEFAULT_WEB_DIR
 
     @property
     def identity_jwks_url(self) -> str:
@@ -119,4 +138,25 @@ class GatewaySettings:
             readiness_timeout=env_float(env, "GATEWAY_READINESS_TIMEOUT", d.readiness_timeout),
             content_security_policy=env.get("GATEWAY_CSP", d.content_security_policy),
             portal_name=env.get("GATEWAY_PORTAL_NAME", "").strip(),
+            receive_timeout=env_float(
+                env, "GATEWAY_REQUEST_RECEIVE_TIMEOUT", d.receive_timeout, minimum=0.1
+            ),
+            metrics_allow=_networks(env.get("GATEWAY_METRICS_ALLOW"), d.metrics_allow),
+            metrics_token=env.get("GATEWAY_METRICS_TOKEN", "").strip(),
+            web_dir=Path(env["GATEWAY_WEB_DIR"]) if env.get("GATEWAY_WEB_DIR") else d.web_dir,
         )
+
+
+def _networks(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated allow-list of networks ("none": nobody without the token)."""
+    if raw is None or not raw.strip():
+        return default
+    if raw.strip().lower() == "none":
+        return ()
+    networks = _csv(raw)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"GATEWAY_METRICS_ALLOW: {network!r} is not a network") from None
+    return networks

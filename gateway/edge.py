@@ -38,6 +38,22 @@ _PROTECTED: tuple[tuple[str | None, re.Pattern[str]], ...] = (
 )
 
 
+def edge_header_list(settings: GatewaySettings) -> list[tuple[str, str]]:
+    """The security headers every answer of the edge carries (CSP when configured)."""
+    headers = list(SECURITY_HEADERS.items())
+    if settings.content_security_policy:
+        headers.append(("Content-Security-Policy", settings.content_security_policy))
+    return headers
+
+
+def normal_path(path: str) -> str:
+    """The path with runs of slashes made one: `/api/catalog//procedures` is
+    `/api/catalog/procedures` for the routes, the limits and the services alike."""
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
+
+
 def needs_login(method: str, path: str) -> bool:
     """Does this call need a bearer token (refused at the edge without a valid one)?"""
     if method == "OPTIONS":

@@ -15,20 +15,18 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask
 from urllib3.exceptions import HTTPError
-from werkzeug.wsgi import LimitedStream
 
-from gateway.edge import SECURITY_HEADERS, needs_login, request_id_from
+from gateway.edge import edge_header_list, needs_login, normal_path, request_id_from
 from gateway.limits import LIMITED_ROUTES
 from gateway.metrics import count, observe
 from gateway.proxy import HOP_BY_HOP, forwarded_for, response_headers, small_length
+from gateway.receive import receive_body
+from gateway.upstreams import Gateway
 from services.core.problems import Problem, Unauthorized, from_problem
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 StartResponse = Callable[..., Any]
 _API = re.compile(r"^/api/([a-z]+)(/.*)?$")
@@ -57,11 +55,9 @@ class FastPath:
         self.limited = _limited_patterns()
         settings = gateway.settings
         self.max_body = settings.max_body_bytes
+        self.receive_timeout = settings.receive_timeout
         self.origins = set(settings.cors_origins)
-        edge = list(SECURITY_HEADERS.items())
-        if settings.content_security_policy:
-            edge.append(("Content-Security-Policy", settings.content_security_policy))
-        self.edge_headers = edge
+        self.edge_headers = edge_header_list(settings)
 
     def _is_limited(self, method: str, path: str) -> bool:
         return any(m == method and p.match(path) for m, p in self.limited)
@@ -69,6 +65,10 @@ class FastPath:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "")
+        if "//" in path:
+            # One spelling of each path before any rule sees it: the limits cannot be
+            # dodged with `//`, and no service answers a redirect naming its own address.
+            path = environ["PATH_INFO"] = normal_path(path)
         found = _API.match(path)
         upstream = found and self.gateway.upstreams.get(found.group(1))
         if (
@@ -104,8 +104,6 @@ class FastPath:
                     headers[name] = value
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
-        if environ.get("CONTENT_LENGTH"):
-            headers["Content-Length"] = environ["CONTENT_LENGTH"]
         prior = environ.get("HTTP_X_FORWARDED_FOR")
         headers["X-Forwarded-For"] = forwarded_for(prior, environ)
         headers["X-Forwarded-Host"] = environ.get("HTTP_HOST", "")
@@ -157,19 +155,25 @@ class FastPath:
         query = environ.get("QUERY_STRING")
         path = environ.get("PATH_INFO", "")
         target = f"{path}?{query}" if query else path
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = LimitedStream(environ["wsgi.input"], length) if length else None
-        started = time.perf_counter()
+        sent = self._request_headers(environ, request_id)
+        body: Any = None
         try:
-            answer = upstream.request(
-                method, target, self._request_headers(environ, request_id), body
-            )
+            if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):
+                # The whole body first: a service never waits on a slow client.
+                body, length = receive_body(environ, self.max_body, self.receive_timeout)
+                if body is not None:
+                    sent["Content-Length"] = str(length)
+            started = time.perf_counter()
+            answer = upstream.request(method, target, sent, body)
         except Problem as problem:
             count(label, problem.status)
             return self._problem(environ, start_response, problem, request_id)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
         observe(label, time.perf_counter() - started)
         count(label, answer.status)
-        headers = self._edge(response_headers(answer), environ, request_id)
+        headers = self._edge(response_headers(answer, upstream.origin), environ, request_id)
         status = _REASONS.get(answer.status, f"{answer.status} Unknown")
         if method == "HEAD" or small_length(answer):
             try:

@@ -1,6 +1,6 @@
 """Writes the form templates (mẫu đơn, tờ khai) the demo catalogue links to.
 
-`python -m gateway.formtemplates` writes gateway/web/mau/<name>.docx: for each
+`python -m gateway.formtemplates` writes web/mau/<name>.docx: for each
 document with a `template`, a small Word file with the form's title and, where
 the procedure has a declaration schema, one line to fill per field. The files are
 deterministic (fixed zip dates), so regenerating them changes nothing.
@@ -17,7 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "services" / "catalog" / "demo"
-OUT = Path(__file__).resolve().parent / "web" / "mau"
+OUT = ROOT / "web" / "mau"
 FIXED = (2026, 1, 1, 0, 0, 0)
 
 CONTENT_TYPES = (

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
 
-from gateway.config import GatewaySettings
+from gateway.config import DEFAULT_RATE_LIMITS, GatewaySettings
 from services.core.problems import problem_response
 
 # limit name -> (methods, URL rules) of the calls it counts.
@@ -33,6 +33,27 @@ LIMITED_ROUTES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "lookup": (["GET"], ["/api/dossiers/lookup"]),
+    # Anonymous filing: a body from anyone, no login.
+    "anonymous": (["POST"], ["/api/dossiers/anonymous"]),
+    # Adding an OTP phone texts the number given.
+    "otp_phones": (
+        ["POST"],
+        ["/api/identity/me/otp-phones", "/api/identity/me/otp-phones/<flow_id>/verify"],
+    ),
+    "refresh": (["POST"], ["/api/identity/tokens/refresh"]),
+    "logout": (["POST"], ["/api/identity/logout"]),
+    "complete": (
+        ["POST"],
+        ["/api/identity/<any(registrations, 'password-resets'):flow>/<flow_id>/complete"],
+    ),
+    # The flow state the pages follow while an OTP is on its way (polled).
+    "otp_state": (
+        ["GET"],
+        [
+            "/api/identity/<any(registrations, logins, 'password-resets'):flow>/<flow_id>/otp",
+            "/api/identity/logins/<flow_id>/phone-change/otp",
+        ],
+    ),
 }
 
 
@@ -78,9 +99,8 @@ def register_limited_routes(
     for name, (methods, rules) in LIMITED_ROUTES.items():
         if name in (skip or set()):
             continue
-        view = limiter.limit(settings.rate_limits[name], scope=name, methods=methods)(
-            make_view(name)
-        )
+        limit = settings.rate_limits.get(name) or DEFAULT_RATE_LIMITS[name]
+        view = limiter.limit(limit, scope=name, methods=methods)(make_view(name))
         for index, rule in enumerate(rules):
             endpoint = f"limited_{name}_{index}"
             app.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=methods)

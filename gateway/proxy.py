@@ -1,14 +1,12 @@
-"""The reverse proxy: pooled keep-alive connections to each upstream, bodies streamed.
+"""The reverse proxy: pooled keep-alive connections to each upstream.
 
-A request body with a Content-Length streams straight through once its length is
-checked; a chunked one is spooled up to the limit first, so a body over the limit is
-refused with 413 before any byte reaches a service, and the service always gets a
-Content-Length. Response bodies stream back as they arrive.
+A request body is received whole at the edge first (gateway/receive.py), so a
+service is never handed a body the client has not finished sending, and always gets
+a Content-Length. Response bodies stream back as they arrive.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -42,7 +40,6 @@ HOP_BY_HOP = frozenset(
 CHUNK = 64 * 1024
 # Answers up to this size are read whole: the connection goes back to the pool at once.
 SMALL_BODY = 256 * 1024
-SPOOL_IN_MEMORY = 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Retry objects are immutable (increment() returns a new one): one serves every call.
 # A service's answer is never retried: a 503 or 429 with Retry-After is the client's to
@@ -57,11 +54,6 @@ RETRY_DROPPED_CONNECTION = urllib3.Retry(
     respect_retry_after_header=False,
     raise_on_status=False,
 )
-
-
-class PayloadTooLarge(Problem):
-    status = 413
-    code = "payload_too_large"
 
 
 class UpstreamUnavailable(Problem):
@@ -101,12 +93,28 @@ def forwarded_for(prior: str | None, environ: Mapping[str, Any]) -> str:
     return f"{prior}, {peer}" if prior else peer
 
 
-def response_headers(upstream: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
+def response_headers(upstream: urllib3.BaseHTTPResponse, origin: str = "") -> list[tuple[str, str]]:
+    """The service's headers less hop-by-hop ones; a Location naming the service's own
+    address (`origin`, e.g. http://10.0.0.5:8002) becomes a path on the portal."""
     connection_tokens = {
         token.strip().lower() for token in upstream.headers.get("Connection", "").split(",")
     }
     drop = HOP_BY_HOP | connection_tokens | {"x-request-id"}
-    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in drop]
+    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in drop]
+    if origin:
+        headers = [(k, _relative(v, origin) if k.lower() in _LOCATIONS else v) for k, v in headers]
+    return headers
+
+
+_LOCATIONS = frozenset({"location", "content-location"})
+
+
+def _relative(url: str, origin: str) -> str:
+    if url.lower().startswith(origin.lower()):
+        rest = url[len(origin) :]
+        if not rest or rest[0] in "/?#":
+            return rest or "/"
+    return url
 
 
 class Upstream:
@@ -123,6 +131,8 @@ class Upstream:
         parts = urlsplit(base_url)
         self.base_url = base_url
         self.base_path = parts.path.rstrip("/")
+        # The service's own address: never shown to a client (see response_headers).
+        self.origin = f"{parts.scheme}://{parts.netloc}"
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         pool_kwargs: dict[str, Any] = {
             "maxsize": pool_size,
@@ -173,52 +183,15 @@ def _upstream_problem(error: BaseException | None) -> Problem:
     return UpstreamUnavailable(detail="the service is unreachable")
 
 
-def request_body(request: Request, max_bytes: int) -> IO[bytes] | bytes | None:
-    """The body to send on: streamed when its length is declared, spooled otherwise."""
-    length = request.content_length
-    if length is not None:
-        if length > max_bytes:
-            raise PayloadTooLarge(detail=f"the limit is {max_bytes} bytes")
-        if length == 0:
-            return b"" if request.method in ("POST", "PUT", "PATCH") else None
-        return request.stream
-    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
-        return None
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
-    while chunk := request.stream.read(CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            spool.close()
-            raise PayloadTooLarge(detail=f"the limit is {max_bytes} bytes")
-        spool.write(chunk)
-    spool.seek(0)
-    return spool
-
-
-def body_length(body: IO[bytes] | bytes | None, request: Request) -> int | None:
-    if body is None:
-        return None
-    if isinstance(body, bytes):
-        return len(body)
-    if request.content_length is not None:
-        return request.content_length
-    position = body.tell()
-    body.seek(0, 2)
-    size = body.tell()
-    body.seek(position)
-    return size
-
-
 def small_length(upstream: urllib3.BaseHTTPResponse) -> bool:
     """Is the answer's body declared and small enough to read whole?"""
     length = upstream.headers.get("Content-Length")
     return length is not None and length.isdigit() and int(length) <= SMALL_BODY
 
 
-def stream_response(upstream: urllib3.BaseHTTPResponse, method: str) -> Response:
+def stream_response(upstream: urllib3.BaseHTTPResponse, method: str, origin: str = "") -> Response:
     """The service's answer, its body read whole when small, else streamed."""
-    headers = response_headers(upstream)
+    headers = response_headers(upstream, origin)
     if method == "HEAD" or small_length(upstream):
         try:
             data = upstream.read(decode_content=False)

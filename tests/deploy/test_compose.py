@@ -135,3 +135,40 @@ def test_compose_runs_each_procfile_process_with_the_same_options() -> None:
         actual = services[name]["command"]
         missing = [token for token in expected if token not in actual]
         assert missing == [], f"{name}: {missing}"
+
+
+def test_compose_is_production_unless_development_is_chosen(tmp_path: Path) -> None:
+    """The default runs no dev outbox; `compose_env --development` is the explicit choice."""
+    services = compose()["services"]
+    common = services["gateway"]["environment"]
+    assert common["PORTAL_ENV"] == "${PORTAL_ENV:-production}"
+    for name in ("notify-web", "notify-worker", "notify-migrate"):
+        env = services[name]["environment"]
+        assert "dev-outbox" not in json.dumps(env), name
+        assert env["NOTIFY_DEV_OUTBOX_ENDPOINT"] == "${NOTIFY_DEV_OUTBOX_ENDPOINT:-}", name
+    production = compose_env.write(tmp_path / "prod.env", tmp_path / "prod.json")
+    assert "PORTAL_ENV" not in production
+    development = compose_env.write(tmp_path / "dev.env", tmp_path / "dev.json", development=True)
+    assert development["PORTAL_ENV"] == "development"
+    assert development["NOTIFY_SMS_PROVIDER"] == "dev-outbox"
+
+
+def test_gateway_processes_share_their_rate_limits_through_redis() -> None:
+    services = compose()["services"]
+    gateway = services["gateway"]
+    assert gateway["environment"]["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"
+    assert gateway["depends_on"]["redis"] == {"condition": "service_healthy"}
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:")
+    assert "ports" not in redis
+
+
+def test_the_image_serves_the_web_folder() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    final = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[-1]
+    assert re.search(r"^COPY web \./web$", final, flags=re.MULTILINE)
+    assert "GATEWAY_WEB_DIR=/app/web" in final
+    assert "!web/" in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert (ROOT / "web" / "index.html").exists() and (
+        ROOT / "web" / "docs" / "index.html"
+    ).exists()

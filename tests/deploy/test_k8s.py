@@ -39,6 +39,7 @@ EXTERNAL_SECRETS = {
     "portal-identity-secrets",
     "portal-notify-secrets",
     "portal-national-shovel",
+    "portal-gateway-metrics",
 }
 TOPOLOGY_SPEC_FIELDS = {
     "Exchange": {"name", "type"},
@@ -163,7 +164,7 @@ def test_each_service_has_probed_deployments_autoscaling_budgets_and_a_migration
             == "migrate"
         )
     assert "gateway" in deployments and "gateway" in hpas and "gateway" in budgets
-    others = {d for d in deployments if d != "gateway"}
+    others = {d for d in deployments if d not in ("gateway", "gateway-redis")}
     assert others == {f"{s}-{p}" for s in expected for p in ("web", "worker")}
 
 
@@ -287,3 +288,19 @@ def test_the_national_gateway_reads_its_province_registry_from_a_config_map() ->
     # A provincial gateway is no registry's holder.
     province = of_kind(rendered("province"), "ConfigMap")
     assert not any("GATEWAY_PROVINCES_FILE" in c.get("data", {}) for c in province.values())
+
+
+@pytest.mark.parametrize("overlay", ["national", "province"])
+def test_gateway_replicas_share_their_rate_limits_through_redis(overlay: str) -> None:
+    objects = rendered(overlay)
+    (gateway,) = containers(of_kind(objects, "Deployment")["gateway"])
+    env = {e["name"]: e for e in gateway["env"]}
+    uri = env["RATELIMIT_STORAGE_URI"]["value"]
+    host = re.match(r"redis://([^:/]+):(\d+)/", uri)
+    assert host is not None
+    service = of_kind(objects, "Service")[host.group(1)]
+    assert [p["port"] for p in service["spec"]["ports"]] == [int(host.group(2))]
+    assert env["GATEWAY_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    policy = of_kind(objects, "NetworkPolicy")["gateway-redis"]
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}]

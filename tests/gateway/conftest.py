@@ -58,6 +58,10 @@ class EchoService:
                 headers={"Retry-After": "2"},
             )
             return busy(environ, start_response)
+        if request.path.endswith("/redirect"):
+            # What Flask answers for `//` in a path: a redirect naming its own address.
+            moved = Response(status=308, headers={"Location": f"{request.host_url}api/catalog/x"})
+            return moved(environ, start_response)
         if request.path.endswith("/openapi.json") and self.openapi is not None:
             return Response(json.dumps(self.openapi), mimetype="application/json")(
                 environ, start_response

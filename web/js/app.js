@@ -1,5 +1,5 @@
 // The single-page portal: hash routes (#/...) to page modules, the header's user menu.
-import { api, hasRole, logout, saveTokens, session } from "./api.js";
+import { api, hasRole, saveTokens, session, signOut } from "./api.js";
 import { h, notice } from "./dom.js";
 import * as catalog from "./pages/catalog.js";
 import * as auth from "./pages/auth.js";
@@ -72,7 +72,12 @@ function renderUser() {
     .catch(() => {});
   links.push(h("a", { href: "#/tai-khoan" }, s.claims.name || "Tài khoản"));
   links.push(
-    h("button", { type: "button", class: "linkish", onclick: () => { logout(); go("/"); } }, "Đăng xuất"),
+    h("button", { type: "button", class: "linkish", id: "logout", onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      const from = location.hash;
+      await signOut();
+      if (location.hash === from) go("/"); // unless the citizen has gone elsewhere meanwhile
+    } }, "Đăng xuất"),
   );
   slot.append(...links);
 }

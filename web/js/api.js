@@ -45,6 +45,36 @@ export function logout() {
   window.dispatchEvent(new Event("portal:session"));
 }
 
+/**
+ * "Đăng xuất": the server revokes the session (its refresh token) first, then the
+ * browser forgets the tokens. A failed call still logs out here; the refresh token
+ * then simply expires.
+ */
+export async function signOut() {
+  const s = session();
+  if (s && s.refresh_token) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 5000);
+    try {
+      await fetch("/api/identity/logout", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Accept-Language": "vi",
+          Authorization: `Bearer ${s.access_token}`,
+        },
+        body: JSON.stringify({ refresh_token: s.refresh_token }),
+        signal: abort.signal,
+      });
+    } catch {
+      // offline or slow: forgetting the tokens below is all that is left to do
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  logout();
+}
+
 export function hasRole(role) {
   const s = session();
   return Boolean(s && (s.claims.roles || []).includes(role));

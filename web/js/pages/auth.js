@@ -10,17 +10,44 @@ const PASSWORD_RULES = [
   [(p) => /[^\p{L}\p{N}]/u.test(p), "Có ký tự đặc biệt"],
 ];
 
+// The rules a weak_password problem names (`rules`), in the words a citizen reads.
+const RULE_TEXT = {
+  too_short: "Mật khẩu phải có từ 8 ký tự trở lên.",
+  too_long: "Mật khẩu quá dài.",
+  no_lowercase: "Mật khẩu phải có chữ thường.",
+  no_uppercase: "Mật khẩu phải có chữ in hoa.",
+  no_digit: "Mật khẩu phải có chữ số.",
+  no_special: "Mật khẩu phải có ký tự đặc biệt.",
+  contains_personal_data: "Mật khẩu không được chứa thông tin cá nhân (họ tên, ngày sinh, số CCCD/CMT, số điện thoại).",
+  too_common: "Mật khẩu quá phổ biến, dễ bị đoán.",
+};
+
+function ruleText(rule) {
+  const text = String(rule);
+  return RULE_TEXT[text] || (/[^\x00-\x7f]/.test(text) ? text : "");
+}
+
 function secondsUntil(iso, fallback) {
   if (fallback !== undefined && fallback !== null) return fallback;
   if (!iso) return 0;
   return Math.max(0, Math.round((new Date(iso).getTime() - Date.now()) / 1000));
 }
 
+// How often the page asks for an OTP's delivery while it is on its way (ms).
+const DELIVERY_POLL_MS = 1500;
+
+function sentText(o) {
+  return o.sent_to ? `Mã OTP đã được gửi đến số điện thoại ${o.sent_to}.` : "Mã OTP đã được gửi đến số điện thoại nhận OTP của tài khoản.";
+}
+
 /**
  * The OTP screen: code, "Xác nhận", "Gửi lại OTP" with its countdown and the
  * code's expiry. `onVerify(code)` and `onResend()` call the API; resend returns {otp}.
+ * `statePath` is the flow's `GET .../otp`: while the code is on its way the screen
+ * says so ("Đang gửi mã OTP…"), and says it was sent only once delivered; when it
+ * could not be sent it shows the problem and `waysForward` (resend is open at once).
  */
-export function otpStep({ otp, heading, onVerify, onResend, extra = [] }) {
+export function otpStep({ otp, heading, onVerify, onResend, extra = [], statePath = null, waysForward = [] }) {
   const codeField = field({ label: "Mã OTP", name: "code", required: true, attrs: { inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6, class: "otp-input" } });
   const sentTo = h("p", {});
   const expiry = h("p", { class: "muted", "aria-live": "polite" });
@@ -41,11 +68,56 @@ export function otpStep({ otp, heading, onVerify, onResend, extra = [] }) {
     resend.textContent = wait > 0 ? `Gửi lại OTP (${wait} giây)` : "Gửi lại OTP";
   };
   const timer = setInterval(tick, 1000);
-  const show = (o) => {
-    sentTo.textContent = o.sent_to ? `Mã OTP đã được gửi đến số điện thoại ${o.sent_to}.` : "Mã OTP đã được gửi đến số điện thoại nhận OTP của tài khoản.";
-    expiresAt = Date.now() + 1000 * secondsUntil(o.expires_at);
-    resendAt = Date.now() + 1000 * secondsUntil(o.resend_after, o.resend_in);
+  const failure = h("div", { class: "notice notice-error", role: "alert", id: "otp-failed", hidden: true });
+  sentTo.after(failure);
+  let following = 0;
+  const delivered = (o) => {
+    failure.hidden = true;
+    sentTo.textContent = sentText(o);
+  };
+  const failed = (o, problem) => {
+    resendAt = 0; // nothing reached the person: a new code may be asked for at once
+    sentTo.textContent = "";
+    const p = problem || {};
+    failure.replaceChildren(
+      h("strong", {}, p.title || "Không gửi được mã OTP"),
+      p.detail ? h("p", {}, p.detail) : null,
+      h("p", {}, "Bạn có thể:"),
+      h("ul", {}, h("li", {}, "nhấn “Gửi lại OTP” để nhận mã mới"), ...waysForward.map((w) => h("li", {}, w))),
+    );
+    failure.hidden = false;
     tick();
+  };
+  // Follow the flow's state until the code is delivered or has failed.
+  const follow = async (o, round) => {
+    if (round !== following || !statePath) return;
+    if (form.isConnected === false && shown) return;
+    if (o.expires_at && Date.now() > expiresAt) return; // the code is spent: "Gửi lại OTP" is the way on
+    let state;
+    try {
+      state = await api("GET", statePath);
+    } catch (error) {
+      // A portal without the state route: the POST's answer is all there is.
+      if ([404, 405].includes(error.status)) return o.delivery === "pending" ? null : delivered(o);
+      return setTimeout(() => follow(o, round), DELIVERY_POLL_MS * 2);
+    }
+    if (round !== following) return;
+    const current = { ...o, ...(state.otp || {}) };
+    if (current.delivery === "delivered") return delivered(current);
+    if (current.delivery === "failed") return failed(current, state.problem);
+    if (current.delivery !== "pending") return delivered(current);
+    setTimeout(() => follow(current, round), DELIVERY_POLL_MS);
+  };
+  const show = (o) => {
+    following += 1;
+    failure.hidden = true;
+    if (o.delivery === "failed") failed(o, o.problem);
+    else if (o.delivery === "delivered" || (!o.delivery && !statePath)) delivered(o);
+    else sentTo.textContent = "Đang gửi mã OTP…";
+    expiresAt = Date.now() + 1000 * secondsUntil(o.expires_at);
+    resendAt = o.delivery === "failed" ? 0 : Date.now() + 1000 * secondsUntil(o.resend_after, o.resend_in);
+    tick();
+    if (statePath && o.delivery !== "delivered" && o.delivery !== "failed") follow(o, following);
   };
   show(otp);
   form.addEventListener("submit", async (event) => {
@@ -71,8 +143,9 @@ export function otpStep({ otp, heading, onVerify, onResend, extra = [] }) {
     clearErrors(form);
     try {
       const answer = await onResend();
-      show(answer.otp || answer);
-      form.prepend(notice("Đã gửi lại mã OTP.", "ok"));
+      const o = answer.otp || answer;
+      show(o);
+      if (!o.delivery || o.delivery === "delivered") form.prepend(notice("Đã gửi lại mã OTP.", "ok"));
     } catch (error) {
       showError(form, error);
       if (error.problem?.retry_after) {
@@ -114,8 +187,14 @@ function passwordStep({ heading, button, onSubmit }) {
         if (["weak_password", "password_mismatch"].includes(error.code) && !Object.keys(error.errors).length) {
           const name = error.code === "weak_password" ? "password" : "password_confirmation";
           const slot = form.querySelector(`[data-field="${name}"] .error`);
-          slot.textContent = error.problem.title;
+          // Which rule failed: the problem's rules when it names them, else its title.
+          const rules = Array.isArray(error.problem.rules) ? error.problem.rules.map(ruleText).filter(Boolean) : [];
+          slot.textContent = rules.length ? rules.join(" ") : error.problem.title;
           slot.hidden = false;
+        }
+        if (error.code === "weak_password") {
+          form.querySelector("[name=password]").setAttribute("aria-invalid", "true");
+          form.querySelector('[data-field="password"] .error').id = "password-problem";
         }
       }
     });
@@ -197,6 +276,8 @@ export async function register(view) {
     otpStep({
       otp: started.otp,
       heading: "Nhập mã OTP",
+      statePath: `/api/identity/registrations/${started.id}/otp`,
+      waysForward: ["quay lại bước “Nhập thông tin” để kiểm tra số điện thoại di động đã nhập"],
       onVerify: async (code) => {
         await api("POST", `/api/identity/registrations/${started.id}/otp/verify`, { code });
         setStep(3, password(started));
@@ -262,6 +343,11 @@ export async function login(view) {
     const step = otpStep({
       otp: started.otp,
       heading: "Xác thực OTP",
+      statePath: `/api/identity/logins/${started.id}/otp`,
+      waysForward: [
+        "chọn “Chọn phương thức xác thực khác” để nhận mã qua số điện thoại nhận OTP khác",
+        "chọn “Mất số điện thoại nhận OTP” nếu bạn không còn dùng số này",
+      ],
       onVerify: async (code) => {
         saveTokens(await api("POST", `/api/identity/logins/${started.id}/otp/verify`, { code }));
         afterLogin();
@@ -308,6 +394,8 @@ export async function login(view) {
           box.replaceChildren(otpStep({
             otp: answer.otp,
             heading: "Xác nhận số điện thoại mới",
+            statePath: `/api/identity/logins/${started.id}/phone-change/otp`,
+            waysForward: ["kiểm tra lại số điện thoại mới và nhập lại"],
             onVerify: async (code) => {
               saveTokens(await api("POST", `/api/identity/logins/${started.id}/phone-change/verify`, { code }));
               afterLogin();
@@ -345,6 +433,14 @@ export async function reset(view) {
         body.replaceChildren(otpStep({
           otp: started.otp,
           heading: "Nhập mã OTP",
+          statePath: `/api/identity/password-resets/${started.id}/otp`,
+          waysForward: ["quay lại và kiểm tra tên đăng nhập (số CMT/CCCD) đã nhập"],
+          // The way back, the same whatever the name entered (an unknown one included).
+          extra: [
+            h("div", { class: "actions" },
+              h("button", { type: "button", class: "linkish", id: "reset-back", onclick: () => { body.replaceChildren(form); form.querySelector("[name=username]").focus(); } }, "Nhập lại tên đăng nhập"),
+              h("a", { href: "#/dang-nhap" }, "Quay lại Đăng nhập")),
+          ],
           onVerify: async (code) => {
             await api("POST", `/api/identity/password-resets/${started.id}/otp/verify`, { code });
             body.replaceChildren(passwordStep({
