@@ -31,6 +31,7 @@ from pika.adapters.select_connection import SelectConnection
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from harness.scratch import scratch_database
 from services.core.bus import (
     BatchTimes,
     BusBase,
@@ -50,7 +51,6 @@ from services.core.bus import (
 from services.core.clock import utcnow
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
-from tests.support.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from harness.scratch import scratch_database
 from services.catalog.app import MIGRATIONS
 from services.catalog.catalogue import ProcedureQuery, search_procedures
 from services.catalog.folding import folded_text
@@ -34,7 +35,6 @@ from services.catalog.models import Agency, Field, Procedure, ProcedureAgency
 from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
-from tests.support.scratch import scratch_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

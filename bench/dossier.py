@@ -28,12 +28,12 @@ from typing import Any
 
 import requests
 
+from harness.scratch import scratch_database
 from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.service import ServiceDatabase
 from services.dossier.app import MIGRATIONS
 from services.dossier.catalog import apply_procedure
-from tests.support.scratch import scratch_database
 
 ISSUER = "https://bench.portal/api/identity"
 AGENCY = "000.00.15.H56"

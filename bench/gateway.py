@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.portal import procfile_command
+from harness.portal import procfile_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = "/api/catalog/fields"

@@ -30,11 +30,11 @@ import urllib3
 from sqlalchemy import bindparam, select
 
 from deploy.simulators.carrier import SubscriberRegistry, make_server
+from harness.portal import worker_options
 from services.core.bus import OutboxMessage
 from services.core.db import make_engine
 from services.identity.config import IdentityConfig
 from services.identity.passwords import PasswordHashing
-from tests.support.portal import worker_options
 
 API = "/api/identity"
 PASSWORD = "Bench#Pass2026"

@@ -30,6 +30,7 @@ import pika
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from harness.scratch import scratch_database
 from services.core.bus import (
     Consumer,
     Envelope,
@@ -49,7 +50,6 @@ from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
 from services.notify.models import Notification
 from services.notify.providers import build_providers
-from tests.support.scratch import scratch_database
 
 DEADLINE = 150.0  # seconds for the whole run, whatever the machine
 

@@ -1,6 +1,6 @@
 """Whole-portal benchmark: `python -m bench.portal [--db sqlite|postgresql|both]`.
 
-Starts a whole deployment (tests/support/portal.py: every service's web and worker,
+Starts a whole deployment (harness/portal.py: every service's web and worker,
 the gateway, the carrier simulator) and drives it through the gateway as simulated
 citizens and officers do:
   * journeys: register, log in (SMS OTP read from the dev outbox), search the catalogue;
@@ -40,11 +40,11 @@ import pika
 import requests
 from sqlalchemy import create_engine, text
 
+from harness.journey import PortalClient, bearer, subscribers
+from harness.portal import SERVICES, PortalDeployment, running_portal
 from services.core.bus import Names, connection_parameters
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine
-from tests.support.journey import PortalClient, bearer, subscribers
-from tests.support.portal import SERVICES, PortalDeployment, running_portal
 
 OUT = Path(__file__).resolve().parents[1] / "var" / "bench"
 POSTGRES = os.environ.get(

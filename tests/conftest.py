@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from harness.scratch import scratch_database
 from services.core.bus import BusBase, Names, OutboxContext, connection_parameters, delete_namespace
 from services.core.config import DEFAULT_AMQP_URL, BusSettings
 from services.core.db import make_engine, make_session_factory
 from tests.support.models import SampleBase
-from tests.support.scratch import scratch_database
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

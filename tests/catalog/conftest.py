@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from harness.scratch import scratch_database
 from services.catalog.app import MIGRATIONS, build_context, create_app
 from services.catalog.config import CatalogSettings
 from services.catalog.demo import load_demo
@@ -18,7 +19,6 @@ from services.catalog.models import Agency, Field, LifeEvent
 from services.core.bus import OutboxMessage
 from services.core.config import BusSettings, ServiceSettings
 from services.core.service import ServiceDatabase
-from tests.support.scratch import scratch_database
 from tests.support.tokens import TEST_ISSUER, TokenFactory
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.portal import free_port
+from harness.portal import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

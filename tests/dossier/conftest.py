@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.journey import PDF
+from harness.scratch import scratch_database
 from services.core.bus import OutboxContext
 from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_engine, make_session_factory
@@ -21,8 +23,6 @@ from services.dossier.app import MIGRATIONS, build_context, create_app
 from services.dossier.catalog import apply_procedure
 from services.dossier.config import DossierSettings
 from services.dossier.filing import DossierContext
-from tests.support.journey import PDF
-from tests.support.scratch import scratch_database
 from tests.support.tokens import TokenFactory
 
 AGENCY = "000.00.15.H56"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.journey import docx_bytes
 from services.dossier.config import DossierSettings
 from tests.dossier.conftest import PNG, Portal
-from tests.support.journey import docx_bytes
 
 
 def stored_blobs(settings: DossierSettings) -> list[Path]:

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
+from harness.journey import PortalClient, Subscriber
 from tests.support.federation import Federation, running_federation
-from tests.support.journey import PortalClient, Subscriber
 
 T = TypeVar("T")
 CITIZEN = Subscriber(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.portal import running_portal
+from harness.portal import running_portal
 
 
 def test_registration_otp_reaches_the_dev_outbox_through_the_gateway(

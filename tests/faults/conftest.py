@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.portal import PortalDeployment, running_portal
 from tests.faults.load import LOAD_ENV
-from tests.support.portal import PortalDeployment, running_portal
 
 # Poison reaches the DLQ after one quick retry instead of the production backoff.
 WORKERS_ENV = {**LOAD_ENV, "CONSUMER_RETRY_DELAYS": "0.2", "CONSUMER_DELIVERY_LIMIT": "2"}

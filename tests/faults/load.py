@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, text
 
+from harness.journey import PortalClient, Subscriber, subscribers
+from harness.portal import PortalDeployment
 from services.core.db import make_engine
-from tests.support.journey import PortalClient, Subscriber, subscribers
-from tests.support.portal import PortalDeployment
 
 CHANNELS = ("sms", "email", "inbox")
 # One simulated citizen files many dossiers: lift the per-phone caps that would refuse

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from harness.portal import PortalDeployment, running_portal
 from tests.faults.load import LOAD_ENV, SubmitLoad, enrol, wait_until_notified
-from tests.support.portal import PortalDeployment, running_portal
 from tests.support.proxy import FaultProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

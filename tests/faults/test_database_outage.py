@@ -18,9 +18,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from harness.journey import bearer
+from harness.portal import SERVICES, PortalDeployment, running_portal
 from tests.faults.load import LOAD_ENV, SubmitLoad, enrol, wait_until_notified
-from tests.support.journey import bearer
-from tests.support.portal import SERVICES, PortalDeployment, running_portal
 from tests.support.proxy import FaultProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

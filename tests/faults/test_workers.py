@@ -21,12 +21,12 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import bindparam, text
 
+from harness.journey import PASSWORD, PortalClient
+from harness.portal import ROOT, SERVICES, PortalDeployment
 from services.core.bus import Names, connection_parameters
 from services.core.config import BusSettings
 from services.core.db import make_engine
 from tests.faults.load import SubmitLoad, enrol, wait_until_notified
-from tests.support.journey import PASSWORD, PortalClient
-from tests.support.portal import ROOT, SERVICES, PortalDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 RATE = 3.0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.portal import ROOT, free_port, worker_options
 from tests.gateway.conftest import EchoService
 from tests.gateway.test_receive import read_answer, stalled_upload
-from tests.support.portal import ROOT, free_port, worker_options
 
 TIMEOUT = 1.0
 

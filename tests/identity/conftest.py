@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.carrier import DEMO_CSV, SubscriberRegistry, make_server
+from harness.scratch import scratch_database
 from services.core.bus import OutboxContext, OutboxMessage
 from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
@@ -27,7 +28,6 @@ from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.identity.app import MIGRATIONS, create_app
 from services.identity.config import Argon2Parameters, IdentityConfig
 from services.identity.context import IdentityContext
-from tests.support.scratch import scratch_database
 
 ISSUER = "https://test.portal/api/identity"
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)

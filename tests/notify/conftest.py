@@ -17,13 +17,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from deploy.simulators.sms_gateway import SmsGatewaySimulator
+from harness.scratch import scratch_database
 from services.core.bus import Envelope, OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade
 from services.notify.app import MIGRATIONS
 from services.notify.config import NotifySettings
 from services.notify.delivery import accept
-from tests.support.scratch import scratch_database
 
 
 @dataclass

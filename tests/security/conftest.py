@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.portal import PortalDeployment, running_portal
+from harness.portal import PortalDeployment, running_portal
 
 MB = 1024 * 1024
 ENV = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.portal import SERVICES, PortalDeployment
+from harness.portal import SERVICES, PortalDeployment
 
 PROBES = [
     "/api/catalog//procedures",

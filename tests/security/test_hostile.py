@@ -26,20 +26,20 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from services.core.bus import Names, connection_parameters
-from services.core.config import BusSettings
-from services.core.db import make_engine, make_session_factory
-from services.identity.config import IdentityConfig
-from services.identity.keys import KeyRing
-from tests.security.conftest import MB
-from tests.support.journey import (
+from harness.journey import (
     PASSWORD,
     PortalClient,
     bearer,
     docx_bytes,
     subscribers,
 )
-from tests.support.portal import PortalDeployment
+from harness.portal import PortalDeployment
+from services.core.bus import Names, connection_parameters
+from services.core.config import BusSettings
+from services.core.db import make_engine, make_session_factory
+from services.identity.config import IdentityConfig
+from services.identity.keys import KeyRing
+from tests.security.conftest import MB
 
 pytestmark = [pytest.mark.timeout(240)]
 PEOPLE = subscribers()

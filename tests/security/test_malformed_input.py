@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.journey import PortalClient, bearer
-from tests.support.portal import PortalDeployment
+from harness.journey import PortalClient, bearer
+from harness.portal import PortalDeployment
 
 pytestmark = [pytest.mark.timeout(240)]
 

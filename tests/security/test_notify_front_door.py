@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.journey import PortalClient, subscribers
-from tests.support.portal import PortalDeployment
+from harness.journey import PortalClient, subscribers
+from harness.portal import PortalDeployment
 
 pytestmark = [pytest.mark.timeout(120)]
 PERSON = subscribers()[-2]  # not used by the other modules of the package

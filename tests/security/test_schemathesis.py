@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.journey import PortalClient, subscribers
-from tests.support.portal import GATEWAY_PREFIX, SERVICES, PortalDeployment
+from harness.journey import PortalClient, subscribers
+from harness.portal import GATEWAY_PREFIX, SERVICES, PortalDeployment
 
 pytestmark = [pytest.mark.timeout(300)]
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "5"))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.journey import PortalClient, Subscriber, bearer, subscribers
-from tests.support.portal import PortalDeployment
+from harness.journey import PortalClient, Subscriber, bearer, subscribers
+from harness.portal import PortalDeployment
 
 pytestmark = [pytest.mark.timeout(300)]
 PEOPLE = subscribers()

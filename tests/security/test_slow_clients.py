@@ -17,8 +17,8 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from tests.support.journey import PortalClient
-from tests.support.portal import PortalDeployment, procfile_command
+from harness.journey import PortalClient
+from harness.portal import PortalDeployment, procfile_command
 
 # What the test portal's services can serve at once: dossier 8 threads (one worker),
 # identity a gevent worker of --worker-connections greenlets (as the Procfile says).

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from deploy.federation.shovels import apply, national_definitions, province_definitions
-from tests.support.portal import PortalDeployment
+from harness.portal import PortalDeployment
 
 PROVINCE_NAMES = {"38": ("Thanh Hóa", "H56"), "42": ("Hà Tĩnh", "H27")}
 MANAGEMENT_PORT = 15672

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from harness.journey import PortalClient, Subscriber
+from harness.portal import ROOT, PortalDeployment, running_portal
 from tests.conftest import IN_CI
-from tests.support.journey import PortalClient, Subscriber
-from tests.support.portal import ROOT, PortalDeployment, running_portal
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 740}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
-from tests.support.portal import PortalDeployment
+from harness.portal import PortalDeployment
 from tests.web.conftest import Errors, read_otp, register_citizen
 
 PASSWORD_LABEL = re.compile(r"^Mật khẩu")

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.support.portal import PortalDeployment
+from harness.portal import PortalDeployment
 from tests.web.conftest import PHONE, Errors, read_otp, register_citizen
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

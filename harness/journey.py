@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Sao#Dem2026xy"  # no demo subscriber's name in it (Đỗ Thị Mai Anh)
 OFFICER_PASSWORD = "CanBo#2026demo"
 # A simple online procedure (xác nhận tình trạng hôn nhân) executed by communes.

@@ -31,7 +31,7 @@ from gateway.config import DEFAULT_RATE_LIMITS
 from services.core.bus import Names, connection_parameters, delete_namespace
 from services.core.config import BusSettings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("identity", "catalog", "dossier", "notify")
 # The gateway's name of each service's path prefix.
 GATEWAY_PREFIX = {"identity": "identity", "catalog": "catalog", "dossier": "dossiers"}
