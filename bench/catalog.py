@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from harness.scratch import scratch_database
 from services.catalog.app import MIGRATIONS
-from services.catalog.catalogue import ProcedureQuery, search_procedures
 from services.catalog.folding import folded_text
 from services.catalog.models import Agency, Field, Procedure, ProcedureAgency
+from services.catalog.queries import ProcedureQuery, search_procedures
 from services.core.bus import OutboxContext
 from services.core.db import make_engine, make_session_factory
 from services.core.migrate import upgrade

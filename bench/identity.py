@@ -32,9 +32,10 @@ from sqlalchemy import bindparam, select
 from deploy.simulators.carrier import SubscriberRegistry, make_server
 from harness.portal import worker_options
 from services.core.bus import OutboxMessage
+from services.core.config import ServiceSettings
 from services.core.db import make_engine
 from services.identity.config import IdentityConfig
-from services.identity.passwords import PasswordHashing
+from services.identity.context import build_context
 
 API = "/api/identity"
 PASSWORD = "Bench#Pass2026"
@@ -227,7 +228,9 @@ def main(argv: list[str] | None = None) -> None:
         gunicorn.wait(timeout=30)
         carrier.shutdown()
 
-    hashing = PasswordHashing(IdentityConfig.from_env(env).argon2)
+    # The service's own hashing, as its context assembles it (no database is touched).
+    settings = ServiceSettings(service="identity", database_url="sqlite://")
+    hashing = build_context(settings, IdentityConfig.from_env(env)).hashing
     digest = hashing.hash(PASSWORD)
     started = time.perf_counter()
     for _ in range(20):

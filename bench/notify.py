@@ -18,38 +18,31 @@ import os
 import socket
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pika
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import String, text
 
 from harness.scratch import scratch_database
 from services.core.bus import (
-    Consumer,
     Envelope,
     Names,
-    OutboxContext,
-    OutboxRelay,
     connection_parameters,
     delete_namespace,
 )
 from services.core.clock import utcnow
 from services.core.config import BusSettings, ServiceSettings
-from services.core.db import make_engine, make_session_factory
-from services.core.migrate import upgrade
-from services.notify.app import MIGRATIONS
+from services.core.db import UtcDateTime
 from services.notify.config import NotifySettings
-from services.notify.dispatcher import Dispatcher
-from services.notify.events import build_consumer
-from services.notify.models import Notification
-from services.notify.providers import build_providers
+from services.notify.context import MIGRATIONS, build_context
+from services.notify.worker import build_worker
 
 DEADLINE = 150.0  # seconds for the whole run, whatever the machine
 
@@ -122,34 +115,24 @@ class Run:
     def __init__(self, bus: BusSettings, notify: NotifySettings, database_url: str) -> None:
         self.bus = replace(bus, namespace=f"bench{uuid.uuid4().hex[:8]}.")
         self.names = Names(self.bus.namespace)
-        self.engine = make_engine(database_url)
-        upgrade(MIGRATIONS, self.engine)
-        self.sessions = make_session_factory(self.engine, outbox=OutboxContext(source="notify"))
         settings = ServiceSettings(service="notify", database_url=database_url, bus=self.bus)
-        self.dispatcher = Dispatcher(self.sessions, build_providers(notify, self.sessions), notify)
-        self.consumer: Consumer = build_consumer(
-            settings, self.sessions, notify, self.dispatcher, names=self.names
-        )
-        self.relay = OutboxRelay(self.sessions, self.bus, service="notify", names=self.names)
-        self.threads = [
-            threading.Thread(target=part.run, daemon=True)
-            for part in (self.consumer, self.relay, self.dispatcher)
-        ]
+        # The service's own worker, built as `python -m services.notify.worker` builds it.
+        self.ctx = build_context(settings, notify)
+        self.ctx.database.migrate(MIGRATIONS)
+        self.sessions = self.ctx.sessions
+        self.worker = build_worker(self.ctx)
 
     def __enter__(self) -> Run:
-        for thread in self.threads:
-            thread.start()
-        wait(lambda: self.consumer.connected, 20, "consumer connected")
+        self.worker.start()
+        wait(lambda: all(self.worker.ready().values()), 20, "worker ready")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for part in (self.consumer, self.relay, self.dispatcher):
-            part.stop()
-        for thread in self.threads:
-            thread.join(timeout=20)
+        self.worker.stop()
+        self.worker.join()
         with pika.BlockingConnection(connection_parameters(self.bus)) as conn:
             delete_namespace(conn.channel(), self.names, ["notify"], self.bus)
-        self.engine.dispose()
+        self.ctx.database.engine.dispose()
 
     def publish(self, envelopes: list[Envelope], rate: float | None = None) -> None:
         with pika.BlockingConnection(connection_parameters(self.bus)) as conn:
@@ -174,27 +157,27 @@ class Run:
 
     def finished(self) -> int:
         with self.sessions() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(Notification)
-                    .where(Notification.completed_at.is_not(None))
-                )
-                or 0
-            )
+            return int(session.scalar(FINISHED) or 0)
 
     def latencies_ms(self, sent: dict[str, float]) -> list[float]:
         with self.sessions() as session:
-            rows = session.execute(
-                select(Notification.command_id, Notification.completed_at).where(
-                    Notification.status == "delivered"
-                )
-            ).all()
+            rows = session.execute(DELIVERED).all()
         return [
-            (completed.timestamp() - sent[command_id]) * 1000
+            (_aware(completed).timestamp() - sent[command_id]) * 1000
             for command_id, completed in rows
             if completed is not None and command_id in sent
         ]
+
+
+# Read from the outside, as an operator would: the notification table's columns.
+FINISHED = text("SELECT count(*) FROM notification WHERE completed_at IS NOT NULL")
+DELIVERED = text(
+    "SELECT command_id, completed_at FROM notification WHERE status = 'delivered'"
+).columns(command_id=String, completed_at=UtcDateTime)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def wait(condition: Callable[[], bool], timeout: float, what: str) -> None:

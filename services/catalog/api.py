@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 from flask_smorest import Blueprint
 
-from services.catalog import catalogue, problems, publishing
+from services.catalog import problems, publishing, queries
 from services.catalog.context import CatalogContext
 from services.catalog.schemas import (
     AgencyListSchema,
@@ -60,9 +60,9 @@ def list_procedures(**args: Any) -> dict[str, Any]:
             problems.QUERY_TOO_LONG, errors={"q": [f"at most {limits.max_query_length} chars"]}
         )
     per_page = min(args.pop("per_page", limits.default_per_page), limits.max_per_page)
-    query = catalogue.ProcedureQuery(per_page=per_page, **args)
+    query = queries.ProcedureQuery(per_page=per_page, **args)
     with _context().read() as session:
-        page = catalogue.search_procedures(session, query, max_words=limits.max_query_words)
+        page = queries.search_procedures(session, query, max_words=limits.max_query_words)
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": per_page}
 
 
@@ -73,7 +73,7 @@ def get_procedure(code: str, province: str | None = None) -> dict[str, Any]:
     """One procedure; `province` chooses among provinces' copies on the national portal."""
     _reject_unknown(ProcedureLookupSchema)
     with _context().read() as session:
-        found = catalogue.find_procedure(session, code, province, _context().settings.province)
+        found = queries.find_procedure(session, code, province, _context().settings.province)
         return found.body
 
 
@@ -118,7 +118,7 @@ def list_agencies(
     """Executing agencies: ministries, provinces, departments, districts, communes."""
     _reject_unknown(AgencyQuerySchema)
     with _context().read() as session:
-        items = catalogue.list_agencies(session, province, level, parent)
+        items = queries.list_agencies(session, province, level, parent)
     return {"items": items, "total": len(items)}
 
 
@@ -127,7 +127,7 @@ def list_agencies(
 def list_fields() -> dict[str, Any]:
     """Fields (lĩnh vực)."""
     with _context().read() as session:
-        items = catalogue.list_fields(session)
+        items = queries.list_fields(session)
     return {"items": items, "total": len(items)}
 
 
@@ -136,5 +136,5 @@ def list_fields() -> dict[str, Any]:
 def list_life_events() -> dict[str, Any]:
     """Life events (sự kiện) of citizens and businesses."""
     with _context().read() as session:
-        items = catalogue.list_life_events(session)
+        items = queries.list_life_events(session)
     return {"items": items, "total": len(items)}

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.catalog import SERVICE
+from services.catalog.context import CatalogContext
 from services.catalog.replica import apply_procedure_event
-from services.core.bus import Consumer, Envelope, PermanentError
-from services.core.config import ServiceSettings
+from services.core.bus import Consumer, Envelope, Names, PermanentError
 from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN, PROCEDURE_EVENTS
 
 log = logging.getLogger(__name__)
 
 
-def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
+def build_consumer(ctx: CatalogContext, *, names: Names | None = None) -> Consumer:
     """The service's consumer with every handler registered (none on a province)."""
-    consumer = Consumer(SERVICE, sessions, settings.bus)
+    settings = ctx.settings
+    consumer = Consumer(SERVICE, ctx.sessions, settings.bus, names=names)
     if settings.portal_role == "national":
         register_union_handlers(consumer, own_province=settings.province)
     return consumer

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.catalog import problems
-from services.catalog.catalogue import agency_json
 from services.catalog.constants import NATIONAL
 from services.catalog.folding import folded_text
 from services.catalog.models import (
@@ -29,6 +28,7 @@ from services.catalog.models import (
     ProcedureAgency,
     ProcedureLifeEvent,
 )
+from services.catalog.queries import agency_json
 from services.catalog.search import search_index_for
 from services.core.bus import record_event
 from services.core.contracts.catalog import (

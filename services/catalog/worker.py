@@ -13,7 +13,7 @@ def main() -> None:
     ctx = build_context()
     settings, database = ctx.settings, ctx.database
     configure_logging(SERVICE, settings.log_level, settings.log_json)
-    consumer = build_consumer(settings, database.sessions)
+    consumer = build_consumer(ctx)
     Worker(settings, database.engine, database.sessions, consumer).run_forever()
 
 

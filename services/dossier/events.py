@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from services.core.bus import Consumer, Envelope, PermanentError
-from services.core.config import ServiceSettings
+from services.core.bus import Consumer, Envelope, Names, PermanentError
 from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN as CATALOG_PROCEDURE_EVENTS
 from services.core.contracts.catalog import PROCEDURE_WITHDRAWN
 from services.dossier import SERVICE
 from services.dossier.catalog import apply_procedure
+from services.dossier.context import DossierContext
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def on_procedure_event(session: Session, envelope: Envelope) -> None:
         log.info("procedure %s now at version %s", procedure["code"], procedure.get("version"))
 
 
-def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
+def build_consumer(ctx: DossierContext, *, names: Names | None = None) -> Consumer:
     """The service's consumer with every handler registered."""
-    consumer = Consumer(SERVICE, sessions, settings.bus)
+    consumer = Consumer(SERVICE, ctx.sessions, ctx.settings.bus, names=names)
     consumer.on_event(CATALOG_PROCEDURE_EVENTS)(on_procedure_event)
     return consumer

@@ -55,7 +55,7 @@ def main() -> None:
     except (requests.RequestException, ValueError) as exc:
         # Events will fill the read copy; the sync is only a head start.
         log.warning("catalogue sync skipped: %s", exc)
-    consumer = build_consumer(settings, database.sessions)
+    consumer = build_consumer(ctx)
     scanner = OverdueScanner(database.sessions, ctx, config.overdue_scan_interval)
     thread = threading.Thread(target=scanner.run, name="dossier-overdue", daemon=True)
     thread.start()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from services.core.bus import Consumer, Envelope
-from services.core.config import ServiceSettings
+from services.core.bus import Consumer, Envelope, Names
 from services.core.contracts.notify import EVENT_DELIVERED as NOTIFICATION_DELIVERED
 from services.core.contracts.notify import EVENT_FAILED as NOTIFICATION_FAILED
 from services.identity import SERVICE
+from services.identity.context import IdentityContext
 from services.identity.otp import record_delivery
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ def on_notification_outcome(session: Session, envelope: Envelope) -> None:
         log.info("OTP delivery %s (%s)", "delivered" if delivered else "failed", reason or "-")
 
 
-def build_consumer(settings: ServiceSettings, sessions: sessionmaker[Session]) -> Consumer:
+def build_consumer(ctx: IdentityContext, *, names: Names | None = None) -> Consumer:
     """The service's consumer: notify's delivery outcomes of identity's OTPs."""
-    consumer = Consumer(SERVICE, sessions, settings.bus)
+    consumer = Consumer(SERVICE, ctx.sessions, ctx.settings.bus, names=names)
     consumer.on_event(NOTIFICATION_DELIVERED)(on_notification_outcome)
     consumer.on_event(NOTIFICATION_FAILED)(on_notification_outcome)
     return consumer

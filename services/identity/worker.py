@@ -44,7 +44,7 @@ def main() -> None:
         daemon=True,
     )
     purger.start()
-    consumer = build_consumer(settings, database.sessions)
+    consumer = build_consumer(ctx)
     try:
         Worker(settings, database.engine, database.sessions, consumer).run_forever()
     finally:

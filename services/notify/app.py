@@ -5,28 +5,19 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Blueprint
 
-from services.core.auth import TokenVerifier
-from services.core.config import ServiceSettings
 from services.core.service import CONTEXT_KEY
 from services.core.web import create_service_app
 from services.notify.api import blp, dev_blp
-from services.notify.config import NotifySettings
 from services.notify.context import MIGRATIONS, NotifyContext, build_context
 
 __all__ = ["DEFAULT_PORT", "MIGRATIONS", "create_app"]
 DEFAULT_PORT = 8004
 
 
-def create_app(
-    settings: ServiceSettings | None = None,
-    notify_settings: NotifySettings | None = None,
-    verifier: TokenVerifier | None = None,
-    *,
-    ctx: NotifyContext | None = None,
-) -> Flask:
+def create_app(ctx: NotifyContext | None = None) -> Flask:
     """The web app on `ctx` (built from the environment, or from the pieces given, when
     absent); refuses to start with the dev outbox in a production configuration."""
-    ctx = ctx or build_context(settings, notify_settings, verifier=verifier)
+    ctx = ctx or build_context()
     blueprints: list[Blueprint] = [blp]
     if ctx.notify.dev_outbox_endpoint:
         blueprints.append(dev_blp)

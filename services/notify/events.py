@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, overload
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus import Consumer, Envelope, Names, PermanentError
-from services.core.clock import utcnow
 from services.core.config import ServiceSettings
 from services.core.contracts.notify import NOTIFY_SEND, PUBLISHED_EVENTS
 from services.notify import SERVICE
@@ -26,33 +24,11 @@ __all__ = ["CONSUMED_COMMANDS", "PUBLISHED_EVENTS", "build_consumer"]
 CONSUMED_COMMANDS = (NOTIFY_SEND,)
 
 
-@overload
 def build_consumer(
-    ctx: NotifyContext, dispatcher: Dispatcher, /, *, names: Names | None = None
-) -> Consumer: ...
-
-
-@overload
-def build_consumer(
-    settings: ServiceSettings,
-    sessions: sessionmaker[Session],
-    notify_settings: NotifySettings,
-    dispatcher: Dispatcher,
-    /,
-    *,
-    names: Names | None = None,
-) -> Consumer: ...
-
-
-def build_consumer(*args: Any, names: Names | None = None) -> Consumer:
-    """The service's consumer with every handler registered: `build_consumer(ctx,
-    dispatcher)`. The older form `(settings, sessions, notify_settings, dispatcher)` is
-    kept for callers outside the service (bench/notify.py) until they move to a context."""
-    if isinstance(args[0], NotifyContext):
-        ctx, dispatcher = args
-        return _consumer(ctx.settings, ctx.sessions, ctx.notify, dispatcher, ctx.clock, names)
-    settings, sessions, notify_settings, dispatcher = args
-    return _consumer(settings, sessions, notify_settings, dispatcher, utcnow, names)
+    ctx: NotifyContext, dispatcher: Dispatcher, *, names: Names | None = None
+) -> Consumer:
+    """The service's consumer with every handler registered."""
+    return _consumer(ctx.settings, ctx.sessions, ctx.notify, dispatcher, ctx.clock, names)
 
 
 def _consumer(

@@ -34,12 +34,15 @@ def test_national_union_follows_a_province_and_ignores_its_own_events(
     seed_references(province)
     seed_references(national)
 
-    consumer = build_consumer(national_settings, national.sessions)
+    consumer = build_consumer(build_context(national_settings, database=national))
     waiter = HandledWaiter(consumer)
     province_relay = OutboxRelay(province.sessions, bus_settings, service="catalog", names=names)
     national_relay = OutboxRelay(national.sessions, bus_settings, service="catalog", names=names)
     assert (
-        build_consumer(catalog_db.settings(bus=bus_settings), province.sessions).queue_specs() == []
+        build_consumer(
+            build_context(catalog_db.settings(bus=bus_settings), database=province)
+        ).queue_specs()
+        == []
     )
 
     def last_event_id(database: ServiceDatabase) -> str:

@@ -16,6 +16,7 @@ from services.core.config import BusSettings, ServiceSettings
 from services.core.db import make_session_factory
 from services.core.service import ServiceDatabase
 from services.dossier.catalog import find_procedure, sync_if_empty
+from services.dossier.context import build_context
 from services.dossier.events import build_consumer
 from services.dossier.models import CatalogProcedure
 from tests.dossier.conftest import AGENCY, PROCEDURE, make_procedure
@@ -27,7 +28,7 @@ PROCEDURES = {f"2.00{i}": make_procedure(code=f"2.00{i}", name=f"Thủ tục {i}
 
 @pytest.fixture
 def catalog_url() -> Iterator[str]:
-    class Catalogue(BaseHTTPRequestHandler):
+    class CatalogStandIn(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/api/catalog/procedures":
@@ -57,7 +58,7 @@ def catalog_url() -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Catalogue)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CatalogStandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -83,13 +84,13 @@ def test_catalog_events_keep_newer_versions_only(
     database: ServiceDatabase, bus_settings: BusSettings, names: Names
 ) -> None:
     settings = ServiceSettings(service="dossier", database_url="sqlite://", bus=bus_settings)
-    consumer = build_consumer(settings, database.sessions)
+    consumer = build_consumer(build_context(settings, database=database))
     waiter = HandledWaiter(consumer)
-    catalogue = make_session_factory(
+    catalog_sessions = make_session_factory(
         database.engine, outbox=OutboxContext(source="catalog", province="38")
     )
-    relay = OutboxRelay(catalogue, bus_settings, service="catalog")
-    with catalogue() as session, session.begin():
+    relay = OutboxRelay(catalog_sessions, bus_settings, service="catalog")
+    with catalog_sessions() as session, session.begin():
         newer = record_event(
             session,
             "catalog.procedure.updated",
@@ -111,7 +112,7 @@ def test_catalog_events_keep_newer_versions_only(
                 row = session.get(CatalogProcedure, (PROCEDURE, "38"))
                 assert row is not None and row.version == 3
                 assert row.data["name"] == "Đăng ký khai sinh (mới)"
-            with catalogue() as session, session.begin():
+            with catalog_sessions() as session, session.begin():
                 gone = record_event(
                     session,
                     "catalog.procedure.withdrawn",

@@ -54,7 +54,7 @@ def union_codes(api: str, province: str) -> set[str]:
     return {item["code"] for item in answer.json()["items"]}
 
 
-def test_the_national_catalogue_is_the_union_of_the_provinces(federation: Federation) -> None:
+def test_the_national_catalog_is_the_union_of_the_provinces(federation: Federation) -> None:
     national = f"{federation.national.gateway_url}/api"
     for code, province in federation.provinces.items():
         own = union_codes(f"{province.gateway_url}/api", code)

@@ -27,7 +27,7 @@ from services.core.migrate import upgrade
 from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.identity.app import MIGRATIONS, create_app
 from services.identity.config import Argon2Parameters, IdentityConfig
-from services.identity.context import IdentityContext
+from services.identity.context import IdentityContext, build_context
 
 ISSUER = "https://test.portal/api/identity"
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
@@ -146,7 +146,9 @@ def make_settings(db: IdentityDb, bus: BusSettings | None = None) -> ServiceSett
 @pytest.fixture
 def app(identity_db: IdentityDb, config: IdentityConfig, clock: Clock) -> Flask:
     database = ServiceDatabase(identity_db.engine, identity_db.sessions)
-    return create_app(make_settings(identity_db), config, database, clock)
+    return create_app(
+        build_context(make_settings(identity_db), config, database=database, clock=clock)
+    )
 
 
 @pytest.fixture

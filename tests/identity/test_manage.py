@@ -12,6 +12,7 @@ from services.core.config import ServiceSettings
 from services.core.service import ServiceDatabase
 from services.identity.app import create_app
 from services.identity.config import IdentityConfig
+from services.identity.context import build_context
 from services.identity.manage import main
 from services.identity.staff import DEMO_STAFF
 from tests.identity.conftest import ISSUER, Carrier, IdentityDb
@@ -37,7 +38,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carrier: Carrier) -> st
 def staff_client() -> FlaskClient:
     settings = ServiceSettings.from_env("identity")
     return create_app(
-        settings, IdentityConfig.from_env(), ServiceDatabase.open(settings)
+        build_context(settings, IdentityConfig.from_env(), database=ServiceDatabase.open(settings))
     ).test_client()
 
 

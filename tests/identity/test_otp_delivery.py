@@ -25,9 +25,10 @@ from services.core.bus import (
 )
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
-from services.core.service import ServiceDatabase
+from services.core.service import CONTEXT_KEY, ServiceDatabase
 from services.identity.app import create_app
 from services.identity.config import IdentityConfig
+from services.identity.context import build_context
 from services.identity.events import build_consumer
 from tests.identity.conftest import Clock, IdentityDb, make_settings
 from tests.identity.flows import AN, API, register, start_login
@@ -81,7 +82,7 @@ def test_a_failed_delivery_is_told_and_may_be_resent_at_once(
 ) -> None:
     settings = make_settings(identity_db, bus_settings)
     database = ServiceDatabase(identity_db.engine, identity_db.sessions)
-    app: Flask = create_app(settings, config, database, clock)
+    app: Flask = create_app(build_context(settings, config, database=database, clock=clock))
     client: FlaskClient = app.test_client()
     register(client, identity_db, AN)
     flow = start_login(client, AN.citizen_id)
@@ -89,7 +90,7 @@ def test_a_failed_delivery_is_told_and_may_be_resent_at_once(
     assert "problem" not in flow
     [login_command] = _command_ids(identity_db, "otp_login")
 
-    consumer = build_consumer(settings, identity_db.sessions)
+    consumer = build_consumer(app.extensions[CONTEXT_KEY])
     waiter = HandledWaiter(consumer)
     notify = _fake_notify(tmp_path)
     relay = OutboxRelay(notify, bus_settings, service="notify")

@@ -8,6 +8,7 @@ from services.core.config import ConfigError, ServiceSettings
 from services.notify import SERVICE
 from services.notify.app import create_app
 from services.notify.config import NotifySettings
+from services.notify.context import build_context
 
 PRODUCTION_OK = {
     "PORTAL_ENV": "production",
@@ -54,7 +55,7 @@ def test_the_web_app_refuses_to_start_with_the_dev_outbox_in_production(tmp_path
         SERVICE, {"NOTIFY_DATABASE_URL": f"sqlite:///{tmp_path}/n.db"}
     )
     with pytest.raises(ConfigError, match="dev outbox"):
-        create_app(settings, NotifySettings(portal_env="production"))
+        create_app(build_context(settings, NotifySettings(portal_env="production")))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from services.core.bus import Consumer
 from services.core.config import BusSettings, ServiceSettings
+from services.core.service import ServiceDatabase
 from services.notify.config import NotifySettings
+from services.notify.context import build_context
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import CONSUMED_COMMANDS, PUBLISHED_EVENTS, build_consumer
 from services.notify.models import Notification
@@ -24,7 +26,9 @@ CONTRACT = Path("/work/shared/CONTRACT.md")
 def test_every_consumed_command_has_a_queue_and_a_handler(sqlite_db: NotifyDb) -> None:
     settings = ServiceSettings(service="notify", database_url=sqlite_db.url, bus=BusSettings())
     dispatcher = Dispatcher(sqlite_db.sessions, {}, NotifySettings())
-    consumer: Consumer = build_consumer(settings, sqlite_db.sessions, NotifySettings(), dispatcher)
+    database = ServiceDatabase(sqlite_db.engine, sqlite_db.sessions)
+    ctx = build_context(settings, NotifySettings(), database=database)
+    consumer: Consumer = build_consumer(ctx, dispatcher)
     [spec] = consumer.queue_specs()
     assert spec.name == "notify.commands" and spec.exchange == "portal.commands"
     assert set(spec.routing_keys) == set(CONSUMED_COMMANDS)

@@ -21,7 +21,9 @@ from services.core.bus import (
     declare_exchanges,
 )
 from services.core.config import BusSettings, ServiceSettings
+from services.core.service import ServiceDatabase
 from services.notify.config import NotifySettings
+from services.notify.context import build_context
 from services.notify.dispatcher import Dispatcher
 from services.notify.events import build_consumer
 from services.notify.models import DevOutboxMessage, InboxItem, Notification
@@ -70,9 +72,10 @@ class Stack:
         self.dispatcher = Dispatcher(
             db.sessions, build_providers(notify_settings, db.sessions), notify_settings
         )
-        self.consumer: Consumer = build_consumer(
-            settings, db.sessions, notify_settings, self.dispatcher, names=names
+        ctx = build_context(
+            settings, notify_settings, database=ServiceDatabase(db.engine, db.sessions)
         )
+        self.consumer: Consumer = build_consumer(ctx, self.dispatcher, names=names)
         self.relay = OutboxRelay(db.sessions, bus, service="notify", names=names)
         self.waiter = HandledWaiter(self.consumer)
 
