@@ -294,7 +294,7 @@ def test_the_worker_purges_periodically(
     clock.advance(1801 + 86400)
     stop = threading.Event()
     purger = threading.Thread(
-        target=purge_periodically, args=(identity.registrations, 0.05, stop), daemon=True
+        target=purge_periodically, args=(Registrations(identity), 0.05, stop), daemon=True
     )
     purger.start()
     try:

@@ -183,7 +183,10 @@ export async function account(view) {
   ]);
   const phones = h("ul", {}, (me.otp_phones || []).map((p) => h("li", {}, p.phone, p.is_default ? " (mặc định)" : "")));
   const addPhone = h("form", { class: "card", novalidate: true }, h("h3", {}, "Thêm số điện thoại nhận OTP"),
-    field({ label: "Số điện thoại", name: "phone", type: "tel", required: true }), h("button", { type: "submit" }, "Thêm"));
+    h("p", {}, "Số mới phải là thuê bao đã đăng ký với nhà mạng. Vì an toàn, vui lòng nhập lại mật khẩu; số điện thoại và e-mail hiện tại sẽ nhận thông báo."),
+    field({ label: "Số điện thoại", name: "phone", type: "tel", required: true }),
+    field({ label: "Mật khẩu hiện tại", name: "password", type: "password", required: true, attrs: { autocomplete: "current-password" } }),
+    h("button", { type: "submit" }, "Thêm"));
   addPhone.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(addPhone);
