@@ -132,6 +132,8 @@ class BusSettings:
     # The relay in a child process: "auto" (SQLite only), "true" or "false"; see
     # relay_apart() and docs/decisions.md (Bus performance).
     relay_process: str = "auto"
+    # How often a worker looks at its outbox backlog and its queues for /metrics (0: never).
+    metrics_interval: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
@@ -164,6 +166,7 @@ class BusSettings:
                 0.0001, env_float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
             ),
             relay_process=_relay_process(env, d.relay_process),
+            metrics_interval=env_float(env, "BUS_METRICS_INTERVAL", d.metrics_interval),
         )
 
     def relay_apart(self, database_url: str) -> bool:
