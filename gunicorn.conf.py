@@ -52,7 +52,7 @@ def child_exit(server: Any, worker: Any) -> None:
     # A dead worker's counters stay counted; its live gauges go.
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def on_exit(server: Any) -> None:

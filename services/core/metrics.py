@@ -63,7 +63,7 @@ def multiprocess_registry(directory: str) -> CollectorRegistry:
     """A registry that reads every worker's files in `directory` (dead workers' counters
     included, so a restarted worker does not make a counter go backwards)."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return registry
 
 

@@ -21,12 +21,11 @@ import requests
 from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 
 from deploy.compose_env import definitions_with_passwords
-from services.catalog.constants import PROCEDURE_EVENT_PATTERN
 from services.core.bus import Names
 from services.core.bus.topology import QueueSpec, declare_exchanges, declare_service_queues
 from services.core.config import BusSettings
+from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN
 from services.core.contracts.notify import NOTIFY_SEND
-from services.dossier.domain import CATALOG_PROCEDURE_EVENTS
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +35,7 @@ NAMES = Names()
 SERVICE_QUEUES = {
     "identity": [],
     "catalog": [QueueSpec("catalog.events", NAMES.events_exchange, (PROCEDURE_EVENT_PATTERN,))],
-    "dossier": [QueueSpec("dossier.events", NAMES.events_exchange, (CATALOG_PROCEDURE_EVENTS,))],
+    "dossier": [QueueSpec("dossier.events", NAMES.events_exchange, (PROCEDURE_EVENT_PATTERN,))],
     "notify": [QueueSpec("notify.commands", NAMES.commands_exchange, (NOTIFY_SEND,))],
 }
 
