@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from tests.conftest import IN_CI
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "deploy" / "monitoring"
 COMPOSE = ROOT / "deploy" / "compose.yaml"
+BROKER_METRICS_PORT = 15692  # rabbitmq_prometheus
 # What the issue asks ops to be alerted on, by the rule that does it.
 ALERTS = {
     "PortalOutboxBacklogOld": "portal_outbox_oldest_age_seconds",
@@ -80,3 +84,22 @@ def test_the_scrape_configuration_covers_every_process_compose_runs() -> None:
         if name == "gateway" or name.endswith(("-web", "-worker")) or name == "rabbitmq"
     }
     assert targets == serving
+
+
+def test_the_broker_serves_its_own_prometheus_metrics() -> None:
+    """rabbitmq_prometheus is enabled where the broker is ours (enabled_plugins, .ci/run)."""
+    plugins = (ROOT / "deploy" / "rabbitmq" / "enabled_plugins").read_text(encoding="utf-8")
+    assert "rabbitmq_prometheus" in plugins
+    management = urllib.parse.urlparse(
+        os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
+    )
+    url = f"http://{management.hostname}:{BROKER_METRICS_PORT}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            body = answer.read().decode()
+    except OSError as exc:
+        message = f"the broker's Prometheus endpoint {url} does not answer: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    assert "rabbitmq_queue_messages_ready" in body
