@@ -17,6 +17,7 @@ prometheus_client (also with `--preload`, since gunicorn reads this file first).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -39,7 +40,22 @@ def metrics_directory(env: Mapping[str, str] = os.environ) -> str:
         return current
     parent = env.get("WEB_METRICS_DIR", "").strip() or tempfile.gettempdir()
     os.makedirs(parent, exist_ok=True)
+    remove_orphans(parent)
     return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+def remove_orphans(parent: str) -> None:
+    """Directories of gunicorns that died without on_exit (SIGKILL) are removed."""
+    for entry in os.scandir(parent):
+        found = re.fullmatch(r"portal-metrics-(\d+)-\w+", entry.name)
+        if found is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def post_fork(server: Any, worker: Any) -> None:
