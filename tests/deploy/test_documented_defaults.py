@@ -142,8 +142,12 @@ def spellings(value: str) -> list[str]:
     return [f'"{"/".join(parts)}"', " / ".join(f'"{part}"' for part in parts)]
 
 
+# Where else a variable is read: the Makefile, the CI script, compose, shell scripts.
+OTHER_READERS = ("Makefile", ".ci/run", "Procfile", "deploy/*.yaml", "deploy/**/*.sh")
+
+
 def read_elsewhere(name: str, value: str) -> bool:
-    """Some Python file of the project reads `name` and names `value` as its default."""
+    """Some file of the project reads `name` and names `value` as its default."""
     for folder in ("services", "gateway", "deploy", "harness", "bench", "tests"):
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
@@ -151,6 +155,11 @@ def read_elsewhere(name: str, value: str) -> bool:
                 re.search(rf"(?<![\w.]){re.escape(spelling)}(?![\w.])", text)
                 for spelling in spellings(value)
             ):
+                return True
+    for pattern in OTHER_READERS:
+        for path in ROOT.glob(pattern):
+            text = path.read_text(encoding="utf-8")
+            if re.search(rf"\b{name}\b", text) and value and value in text:
                 return True
     return False
 
