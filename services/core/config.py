@@ -102,6 +102,13 @@ def parse_trusted_issuers(raw: str) -> dict[str, str]:
     return trusted
 
 
+def prometheus_multiprocess_dir(env: Mapping[str, str] | None = None) -> str:
+    """The prometheus-client multiprocess directory gunicorn.conf.py gives the workers of a
+    web process ("" elsewhere); prometheus-client reads the same variable when imported."""
+    env = os.environ if env is None else env
+    return (env.get("PROMETHEUS_MULTIPROC_DIR") or "").strip()
+
+
 def default_database_url(service: str) -> str:
     """The embedded default: one SQLite file per service under var/."""
     return f"sqlite:///{VAR_DIR / (service + '.db')}"

@@ -23,11 +23,13 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from services.core.config import prometheus_multiprocess_dir
+
 # The text exposition format generate_latest() writes, named as the format names itself
 # (Flask's `mimetype=` would append a second charset, which strict scrapers refuse).
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-# prometheus-client reads this once, when it is imported: so do we.
-MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+# Read once, as prometheus-client does when it is imported.
+MULTIPROCESS_DIR = prometheus_multiprocess_dir()
 
 OUTBOX_PUBLISHED = Counter(
     "portal_outbox_published_total", "Outbox rows confirmed by the broker", ["service"]

@@ -272,7 +272,7 @@ def test_every_dashboard_panel_reads_metrics_the_processes_export(processes: Pro
 
 
 def test_every_alert_reads_metrics_the_processes_export(processes: Processes) -> None:
-    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((MONITORING / "alerts.yaml").read_text(encoding="utf-8"))
     exported = _scraped_names(processes)
     for group in rules["groups"]:
         for rule in group["rules"]:

@@ -42,7 +42,7 @@ def promtool() -> str:
 
 def test_promtool_accepts_the_alert_rules() -> None:
     result = subprocess.run(
-        [promtool(), "check", "rules", str(MONITORING / "alerts.yml")],
+        [promtool(), "check", "rules", str(MONITORING / "alerts.yaml")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -53,7 +53,7 @@ def test_promtool_accepts_the_alert_rules() -> None:
 
 def test_promtool_accepts_the_scrape_configuration() -> None:
     result = subprocess.run(
-        [promtool(), "check", "config", str(MONITORING / "prometheus.yml")],
+        [promtool(), "check", "config", str(MONITORING / "prometheus.yaml")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -63,14 +63,14 @@ def test_promtool_accepts_the_scrape_configuration() -> None:
 
 
 def test_every_alert_the_issue_asks_for_is_there() -> None:
-    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((MONITORING / "alerts.yaml").read_text(encoding="utf-8"))
     exprs = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"]}
     for alert, reads in ALERTS.items():
         assert reads in exprs.get(alert, ""), alert
 
 
 def test_the_scrape_configuration_covers_every_process_compose_runs() -> None:
-    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((MONITORING / "prometheus.yaml").read_text(encoding="utf-8"))
     targets = {
         target.split(":")[0]
         for job in config["scrape_configs"]
