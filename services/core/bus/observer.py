@@ -79,6 +79,7 @@ class BusObserver:
         self._stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
         self._thread: threading.Thread | None = None
+        self._failing: set[str] = set()  # sources whose last look failed
 
     def registry(self) -> CollectorRegistry:
         """A registry of its own holding this observer (a worker's /metrics adds it)."""
@@ -111,9 +112,9 @@ class BusObserver:
         try:
             with self.session_factory() as session:
                 outbox = backlog(session)
+            self._failing.discard("database")
         except Exception as exc:
-            self.look.errors["database"] += 1
-            log.warning("bus metrics: outbox unreadable: %s", exc, extra={"service": self.service})
+            self._failed("database", exc)
         queues = self._queues()
         with self._lock:
             errors = self.look.errors
@@ -128,15 +129,24 @@ class BusObserver:
     def _queues(self) -> dict[str, QueueDepth] | None:
         for attempt in (1, 2):  # a connection the broker closed meanwhile: once more
             try:
-                return self._declare_passively()
+                found = self._declare_passively()
             except (pika.exceptions.AMQPError, OSError) as exc:
                 self._close()
                 if attempt == 2:
-                    self.look.errors["broker"] += 1
-                    log.warning(
-                        "bus metrics: broker unreachable: %s", exc, extra={"service": self.service}
-                    )
+                    self._failed("broker", exc)
+            else:
+                self._failing.discard("broker")
+                return found
         return None
+
+    def _failed(self, source: str, exc: BaseException) -> None:
+        """Count a failed look; log only the first of a row (an outage is not 4 lines a minute)."""
+        self.look.errors[source] += 1
+        if source not in self._failing:
+            self._failing.add(source)
+            log.warning(
+                "bus metrics: %s unreadable: %s", source, exc, extra={"service": self.service}
+            )
 
     def _declare_passively(self) -> dict[str, QueueDepth]:
         if self._connection is None or not self._connection.is_open:
