@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Request, Response, request, send_from_directory
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,6 +28,7 @@ from gateway.limits import build_limiter, register_limited_routes
 from gateway.upstreams import Gateway
 from services.core.auth import TokenVerifier
 from services.core.config import ConfigError
+from services.core.metrics import exposition
 from services.core.problems import (
     NotFound,
     Problem,
@@ -163,7 +163,8 @@ def create_app(
     def metrics() -> Response:
         if not may_scrape(request):
             raise NotFound()  # to anyone else the portal has no such page
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        body, content_type = exposition()  # every gunicorn worker's counts together
+        return Response(body, content_type=content_type)
 
     @app.errorhandler(Problem)
     def handle_problem(error: Problem) -> Response:

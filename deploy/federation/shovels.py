@@ -28,7 +28,7 @@ from urllib.parse import quote
 import requests
 
 from services.core.bus import Names
-from services.core.bus.topology import UNROUTED_SUFFIX, UNROUTED_TTL_MS
+from services.core.bus.topology import UNROUTED_ARGUMENTS, UNROUTED_SUFFIX
 from services.core.contracts.catalog import PROCEDURE_EVENTS
 
 FEDERATION_QUEUE = "federation.catalog"
@@ -68,7 +68,7 @@ def province_definitions(vhost: str = "/", namespace: str = "") -> dict[str, Any
                 "vhost": vhost,
                 "durable": True,
                 "auto_delete": False,
-                "arguments": {"x-queue-type": "quorum", "x-message-ttl": UNROUTED_TTL_MS},
+                "arguments": dict(UNROUTED_ARGUMENTS),
             },
             {
                 "name": queue,

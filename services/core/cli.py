@@ -11,9 +11,17 @@ import argparse
 import json
 import sys
 
-from services.core.bus.dlq import format_dead_letters, list_dead_letters, replay_dead_letters
+import pika.exceptions
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.core.bus.dlq import (
+    NoDeadLetterQueue,
+    format_dead_letters,
+    list_dead_letters,
+    replay_dead_letters,
+)
 from services.core.bus.store import OutboxStore
-from services.core.config import ServiceSettings
+from services.core.config import ConfigError, ServiceSettings
 from services.core.db import make_engine, make_session_factory
 
 SERVICES = ("identity", "catalog", "dossier", "notify")
@@ -42,7 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a failure the operator can act on is one line on stderr, exit 1."""
     args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except NoDeadLetterQueue as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"portal: configuration: {exc}", file=sys.stderr)
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        reason = (str(exc) or type(exc).__name__).splitlines()[0]
+        print(f"portal: the broker cannot be reached ({reason})", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        print(f"portal: {args.service}'s database cannot be read ({reason})", file=sys.stderr)
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
     settings = ServiceSettings.from_env(args.service)
     if args.group == "dlq" and args.action == "list":
         letters = list_dead_letters(settings.bus, args.service, args.limit)

@@ -102,6 +102,13 @@ def parse_trusted_issuers(raw: str) -> dict[str, str]:
     return trusted
 
 
+def prometheus_multiprocess_dir(env: Mapping[str, str] | None = None) -> str:
+    """The prometheus-client multiprocess directory gunicorn.conf.py gives the workers of a
+    web process ("" elsewhere); prometheus-client reads the same variable when imported."""
+    env = os.environ if env is None else env
+    return (env.get("PROMETHEUS_MULTIPROC_DIR") or "").strip()
+
+
 def default_database_url(service: str) -> str:
     """The embedded default: one SQLite file per service under var/."""
     return f"sqlite:///{VAR_DIR / (service + '.db')}"
@@ -132,6 +139,8 @@ class BusSettings:
     # The relay in a child process: "auto" (SQLite only), "true" or "false"; see
     # relay_apart() and docs/decisions.md (Bus performance).
     relay_process: str = "auto"
+    # How often a worker looks at its outbox backlog and its queues for /metrics (0: never).
+    metrics_interval: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
@@ -164,6 +173,7 @@ class BusSettings:
                 0.0001, env_float(env, "WORKER_GIL_SWITCH_INTERVAL", d.gil_switch_interval)
             ),
             relay_process=_relay_process(env, d.relay_process),
+            metrics_interval=env_float(env, "BUS_METRICS_INTERVAL", d.metrics_interval),
         )
 
     def relay_apart(self, database_url: str) -> bool:

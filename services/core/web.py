@@ -20,7 +20,6 @@ from flask import Blueprint, Flask, Response, g, request
 from flask_smorest import Api, abort
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -29,7 +28,7 @@ from services.core.bus.topology import connection_parameters
 from services.core.config import BusSettings, ServiceSettings
 from services.core.context import correlation_id_var
 from services.core.db import ping
-from services.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from services.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, exposition
 from services.core.problems import (
     PROBLEM_JSON,
     Problem,
@@ -271,6 +270,7 @@ def create_service_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        body, content_type = exposition()
+        return Response(body, content_type=content_type)
 
     return app

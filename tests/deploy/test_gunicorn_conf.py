@@ -74,3 +74,65 @@ def test_a_bad_web_nice_is_refused_with_the_setting_named(value: str) -> None:
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
     with pytest.raises(ValueError, match="WEB_NICE"):
         namespace["web_niceness"]({"WEB_NICE": value})  # type: ignore[operator]
+
+
+def _conf() -> dict[str, object]:
+    namespace: dict[str, object] = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    return namespace
+
+
+def test_each_gunicorn_gets_a_metrics_directory_of_its_own_removed_on_exit(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "niceapp.py").write_text(APP, encoding="utf-8")
+    metrics = tmp_path / "metrics"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env["WEB_METRICS_DIR"] = str(metrics)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--no-control-socket",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--pythonpath",
+            str(tmp_path / "app"),
+            "niceapp:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # serving: its workers count into the directory its master made
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+        assert len(list(metrics.glob(f"portal-metrics-{process.pid}-*"))) == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert list(metrics.iterdir()) == []
+
+
+def test_a_dead_gunicorn_s_metrics_directory_is_removed_by_the_next(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=10)
+    orphan = tmp_path / f"portal-metrics-{dead.pid}-abc123"
+    orphan.mkdir()
+    (orphan / "counter_1.db").write_bytes(b"x")
+    alive = tmp_path / f"portal-metrics-{os.getpid()}-def456"
+    alive.mkdir()
+    made = _conf()["metrics_directory"]({"WEB_METRICS_DIR": str(tmp_path)})  # type: ignore[operator]
+    assert not orphan.exists()
+    assert alive.exists()  # this process lives
+    assert Path(made).parent == tmp_path and Path(made).name.startswith("portal-metrics-")

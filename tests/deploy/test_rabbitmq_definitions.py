@@ -25,7 +25,7 @@ from services.core.bus import Names
 from services.core.bus.topology import QueueSpec, declare_exchanges, declare_service_queues
 from services.core.config import BusSettings
 from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN
-from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN as CATALOG_PROCEDURE_EVENTS
+
 from services.core.contracts.notify import NOTIFY_SEND
 from tests.conftest import IN_CI
 
@@ -36,7 +36,7 @@ NAMES = Names()
 SERVICE_QUEUES = {
     "identity": [],
     "catalog": [QueueSpec("catalog.events", NAMES.events_exchange, (PROCEDURE_EVENT_PATTERN,))],
-    "dossier": [QueueSpec("dossier.events", NAMES.events_exchange, (CATALOG_PROCEDURE_EVENTS,))],
+    "dossier": [QueueSpec("dossier.events", NAMES.events_exchange, (PROCEDURE_EVENT_PATTERN,))],
     "notify": [QueueSpec("notify.commands", NAMES.commands_exchange, (NOTIFY_SEND,))],
 }
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
 from services.core.bus.names import (
@@ -21,6 +23,28 @@ from services.core.bus.topology import connection_parameters
 from services.core.config import BusSettings
 
 _FAILURE_HEADERS = (HEADER_FAILURE_KIND, HEADER_FAILURE_REASON, HEADER_FAILED_AT, HEADER_ATTEMPTS)
+
+
+class NoDeadLetterQueue(LookupError):
+    """The service's dead-letter queue is not on this broker (nothing declared it)."""
+
+    def __init__(self, service: str, queue: str) -> None:
+        super().__init__(
+            f"{service} has no dead-letter queue: {queue} is not declared on this broker "
+            f"(a service's worker declares it when it consumes)"
+        )
+        self.service = service
+        self.queue = queue
+
+
+def _dead_letter_count(channel: BlockingChannel, service: str, queue: str) -> int:
+    """Messages in the DLQ now; NoDeadLetterQueue when there is none."""
+    try:
+        return int(channel.queue_declare(queue, passive=True).method.message_count)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            raise NoDeadLetterQueue(service, queue) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -67,9 +91,11 @@ def list_dead_letters(settings: BusSettings, service: str, limit: int = 1000) ->
     found: list[DeadLetter] = []
     with pika.BlockingConnection(connection_parameters(settings)) as conn:
         channel = conn.channel()
+        dlq = names.dead_letter_queue(service)
+        _dead_letter_count(channel, service, dlq)
         last_tag = None
         for _ in range(limit):
-            method, properties, _body = channel.basic_get(names.dead_letter_queue(service))
+            method, properties, _body = channel.basic_get(dlq)
             if method is None:
                 break
             last_tag = method.delivery_tag
@@ -95,7 +121,7 @@ def replay_dead_letters(
         keep: list[int] = []
         # Only the letters there now: a replayed letter that fails again at once comes
         # back behind them and waits for the next replay instead of looping in this one.
-        present = channel.queue_declare(dlq, passive=True).method.message_count
+        present = _dead_letter_count(channel, service, dlq)
         # Messages we keep stay unacknowledged until the end, so each is seen once.
         for _ in range(min(limit, present)):
             method, properties, body = channel.basic_get(dlq)

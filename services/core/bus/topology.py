@@ -6,11 +6,13 @@ lost its state (or a fresh one) gets everything back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pika
+import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from services.core.bus.names import Names
@@ -18,6 +20,19 @@ from services.core.config import BusSettings
 
 UNROUTED_SUFFIX = "portal.unrouted"
 UNROUTED_TTL_MS = 7 * 24 * 3600 * 1000
+# portal.unrouted keeps at most this many events, dropping the oldest first (about 7 MB
+# at a typical event's size). Queue arguments cannot change once the queue exists: the
+# broker's policy `portal-unrouted` (deploy/rabbitmq/definitions.json) bounds a queue
+# declared before; see docs/operations.md ("portal.unrouted").
+UNROUTED_MAX_LENGTH = 10_000
+UNROUTED_ARGUMENTS: dict[str, Any] = {
+    "x-queue-type": "quorum",
+    "x-message-ttl": UNROUTED_TTL_MS,
+    "x-max-length": UNROUTED_MAX_LENGTH,
+    "x-overflow": "drop-head",
+}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,11 +58,7 @@ def declare_exchanges(channel: BlockingChannel, names: Names) -> None:
     unrouted = f"{names.namespace}{UNROUTED_SUFFIX}"
     # Events nobody subscribes to yet are kept a while instead of being returned.
     channel.exchange_declare(unrouted, exchange_type="fanout", durable=True)
-    channel.queue_declare(
-        unrouted,
-        durable=True,
-        arguments={"x-queue-type": "quorum", "x-message-ttl": UNROUTED_TTL_MS},
-    )
+    declare_unrouted_queue(channel, unrouted)
     channel.queue_bind(unrouted, unrouted)
     channel.exchange_declare(
         names.events_exchange,
@@ -57,6 +68,24 @@ def declare_exchanges(channel: BlockingChannel, names: Names) -> None:
     )
     channel.exchange_declare(names.commands_exchange, exchange_type="direct", durable=True)
     channel.exchange_declare(names.dead_letter_exchange, exchange_type="direct", durable=True)
+
+
+def declare_unrouted_queue(channel: BlockingChannel, name: str) -> None:
+    """portal.unrouted with its bound; one declared before the bound existed is kept as it
+    is (redeclaring it would be refused) and bounded by the broker's policy instead."""
+    side = channel.connection.channel()  # a refusal closes this channel, not the caller's
+    try:
+        side.queue_declare(name, durable=True, arguments=UNROUTED_ARGUMENTS)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code != 406:  # PRECONDITION_FAILED: other arguments
+            raise
+        log.warning(
+            "%s exists without its length bound; the policy portal-unrouted bounds it "
+            "(see docs/operations.md)",
+            name,
+        )
+    else:
+        side.close()
 
 
 def consuming_queue_arguments(names: Names, service: str, settings: BusSettings) -> dict[str, Any]:

@@ -7,19 +7,21 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.consumer import Consumer
+from services.core.bus.observer import BusObserver
 from services.core.bus.relay import OutboxRelay
 from services.core.bus.relay_process import RelayProcess
 from services.core.config import ServiceSettings
 from services.core.db import ping
+from services.core.metrics import exposition
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,14 @@ class Worker:
         else:
             self.relay = OutboxRelay(session_factory, settings.bus, service=settings.service)
         self.consumer = consumer if consumer is not None and consumer.queue_specs() else None
+        # The outbox backlog and the queues' depths for /metrics, looked at on a timer.
+        self.observer = BusObserver(
+            settings.service,
+            session_factory,
+            settings.bus,
+            [spec.name for spec in self.consumer.queue_specs()] if self.consumer else (),
+            names=self.consumer.names if self.consumer else None,
+        )
         self._threads: list[threading.Thread] = []
         self._health: ThreadingHTTPServer | None = None
 
@@ -61,6 +71,7 @@ class Worker:
             thread.start()
             self._threads.append(thread)
         if self.settings.worker_health_port:
+            self.observer.start()
             self._health = serve_health(
                 self.settings.worker_health_port,
                 self.ready,
@@ -68,9 +79,11 @@ class Worker:
                 before_metrics=self.relay.mirror_metrics
                 if isinstance(self.relay, RelayProcess)
                 else None,
+                registries=(self.observer.registry(),),
             )
 
     def stop(self) -> None:
+        self.observer.stop()
         self.relay.stop()
         if self.consumer is not None:
             self.consumer.stop()
@@ -103,8 +116,12 @@ def serve_health(
     ready: Callable[[], dict[str, bool]],
     host: str = "127.0.0.1",
     before_metrics: Callable[[], None] | None = None,
+    registries: Sequence[CollectorRegistry] = (),
 ) -> ThreadingHTTPServer:
-    """/healthz, /readyz and /metrics of a worker on `host`:`port`, in a thread."""
+    """/healthz, /readyz and /metrics of a worker on `host`:`port`, in a thread.
+
+    /metrics is this process's default registry followed by `registries`.
+    """
 
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -117,7 +134,8 @@ def serve_health(
             elif self.path == "/metrics":
                 if before_metrics is not None:
                     before_metrics()
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest())
+                body, content_type = exposition(REGISTRY, *registries)
+                self._send(200, content_type, body)
             else:
                 self._send(404, "application/json", b'{"status":"not found"}')
 
