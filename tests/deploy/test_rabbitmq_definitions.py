@@ -25,7 +25,6 @@ from services.core.bus import Names
 from services.core.bus.topology import QueueSpec, declare_exchanges, declare_service_queues
 from services.core.config import BusSettings
 from services.core.contracts.catalog import PROCEDURE_EVENT_PATTERN
-
 from services.core.contracts.notify import NOTIFY_SEND
 from tests.conftest import IN_CI
 
