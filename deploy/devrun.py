@@ -29,14 +29,16 @@ import tempfile
 import threading
 import time
 import urllib.request
+import xmlrpc.client
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from honcho.environ import parse_procfile
+from supervisor.xmlrpc import SupervisorTransport
 
 from services.core.config import ConfigError, env_int
 
@@ -271,11 +273,13 @@ class Program:
 
 
 def programs(processes: Mapping[str, str], ports: Ports, scale: Mapping[str, int]) -> list[Program]:
-    """Every copy of every process; a copied web process shares its port (SO_REUSEPORT)."""
+    """Every copy of every process; web copies share their port (SO_REUSEPORT)."""
     found = []
     for process, command in processes.items():
         copies = scale.get(process, 1)
-        if copies > 1 and command.split()[0] == "gunicorn" and "--reuse-port" not in command:
+        # SO_REUSEPORT on every gunicorn: copies share the port, and a master started again
+        # binds it at once while the workers of the killed one finish their requests.
+        if command.split()[0] == "gunicorn" and "--reuse-port" not in command:
             command = command.replace("gunicorn", "gunicorn --reuse-port", 1)
         for copy in range(1, copies + 1):
             env = {}
@@ -465,9 +469,29 @@ def session_members(sid: int) -> list[int]:
     return found
 
 
-def stop(supervisor: subprocess.Popen[bytes], supervision: Supervision = Supervision()) -> int:
-    """SIGTERM to supervisord, which stops every program's process group in turn (SIGKILL
-    after `stop_seconds`); anything left in its session is killed after."""
+def rpc(run: RunDir) -> Any:
+    """supervisord's XML-RPC interface (what supervisorctl uses), over its unix socket."""
+    transport = SupervisorTransport(None, None, f"unix://{run.socket}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
+
+
+def stop(
+    supervisor: subprocess.Popen[bytes], run: RunDir, supervision: Supervision = Supervision()
+) -> int:
+    """Every program told to stop at once (its process group: SIGINT for gunicorn, SIGTERM
+    for the others, SIGKILL after `stop_seconds`), then SIGTERM to supervisord, which
+    exits once they are gone; anything left in its session is killed after.
+
+    supervisord's own shutdown would stop one group after another, as slow as their sum.
+    """
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(10)
+    try:
+        rpc(run).stopAllProcesses(False)
+    except (OSError, xmlrpc.client.Error) as error:
+        print(f"make run: supervisord did not take the stop ({error}); stopping it", flush=True)
+    finally:
+        socket.setdefaulttimeout(previous)
     with contextlib.suppress(ProcessLookupError):
         supervisor.send_signal(signal.SIGTERM)
     try:
@@ -537,7 +561,8 @@ def banner(ports: Ports, run: RunDir | None = None) -> str:
         "",
         "A process that exits or is killed is started again. Each one's output is in",
         f"  {_shown(run.logs)}/<process>.<copy>.log; their state and restarts:",
-        f"  supervisorctl -c {_shown(run.config)} status",
+        f"  {_shown(Path(sys.executable).with_name('supervisorctl'))} -c {_shown(run.config)}"
+        " status",
         "",
     ]
     return "\n".join(lines)
@@ -617,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if supervisor is not None:
-            stop(supervisor, supervision)
+            stop(supervisor, run, supervision)
         if follower is not None:
             follower.stop()
 
