@@ -328,7 +328,7 @@ def test_every_kind_of_process_killed_under_make_run_comes_back_and_nothing_is_l
         probe.start()
         back: dict[str, float] = {}
         for kind in devrun.procfile():
-            time.sleep(1.0)  # filings go on between the kills
+            time.sleep(0.5)  # filings go on between the kills
             name = f"{kind}:{kind}.1"
             before = api.getProcessInfo(name)
             assert before["statename"] == "RUNNING", (kind, before["statename"], run.output())
