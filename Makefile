@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its test tools
 
-run: $(STAMP) ## Run the whole portal on this machine (SQLite, local RabbitMQ, demo data)
-	$(BIN)/python -m deploy.devrun
+run: $(STAMP) ## Run the whole portal on this machine (SQLite, local RabbitMQ, demo data); SCALE="notify-worker=2"
+	$(BIN)/python -m deploy.devrun $(if $(SCALE),--scale "$(SCALE)")
 
 test: $(STAMP) lint ## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL)
 	$(BIN)/pytest $(PYTEST_ARGS)

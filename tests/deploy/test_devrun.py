@@ -94,7 +94,12 @@ class Run:
     """One `python -m deploy.devrun` in its own session, its output collected."""
 
     def __init__(
-        self, ports: devrun.Ports, env: dict[str, str], *, sigint_ignored: bool = False
+        self,
+        ports: devrun.Ports,
+        env: dict[str, str],
+        *,
+        sigint_ignored: bool = False,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.lines: list[str] = []
         self.started = threading.Event()
@@ -103,7 +108,7 @@ class Run:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "deploy.devrun", "--first-port", str(ports.first)],
+            [sys.executable, "-m", "deploy.devrun", "--first-port", str(ports.first), *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -159,18 +164,19 @@ def test_a_run_serves_the_portal_stops_cleanly_and_a_second_run_adds_nothing(
     gateway = ports.url("gateway")
     runs: list[Run] = []
     try:
-        runs.append(first := Run(ports, env))
+        var = ("--var-dir", str(tmp_path / "var"))
+        runs.append(first := Run(ports, env, args=var))
         first.wait_started()
         with urllib.request.urlopen(f"{gateway}/healthz", timeout=5) as answer:
             assert answer.status == 200
         total = procedures_found(gateway)
         assert total > 0
-        assert len(processes_with(marker)) >= 12  # devrun, honcho and the ten processes
+        assert len(processes_with(marker)) >= 12  # devrun, supervisord and the ten processes
         assert first.stop(signal.SIGTERM) == 0, first.output()
         assert processes_with(marker) == []
         assert all(devrun.port_is_free(p) for p in ports.all().values())
 
-        runs.append(second := Run(ports, env, sigint_ignored=True))
+        runs.append(second := Run(ports, env, sigint_ignored=True, args=var))
         second.wait_started()
         assert procedures_found(gateway) == total
         assert second.stop(signal.SIGINT) == 0, second.output()  # Ctrl-C
