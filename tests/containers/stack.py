@@ -46,14 +46,23 @@ def free_port() -> int:
 
 
 def override(health_interval: str = "2s") -> dict[str, Any]:
-    """The test's override: faster health checks, no per-phone caps, no gateway limits."""
+    """The test's override: frequent (and patient) health checks, no per-phone caps, no
+    gateway limits."""
     services: dict[str, Any] = {}
     for name, service in yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))[
         "services"
     ].items():
         check = service.get("healthcheck")
         if check:
-            services[name] = {"healthcheck": {**check, "interval": health_interval, "retries": 60}}
+            # A shared CI machine under load answers slower than a production host.
+            services[name] = {
+                "healthcheck": {
+                    **check,
+                    "interval": health_interval,
+                    "timeout": "20s",
+                    "retries": 60,
+                }
+            }
     limits = {f"GATEWAY_RATE_LIMIT_{n.upper()}": "100000/minute" for n in DEFAULT_RATE_LIMITS}
     services["gateway"]["environment"] = limits
     for name in ("notify-web", "notify-worker"):
