@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,12 +326,22 @@ class Submitter(threading.Thread):
     citizen's browser would; a 409 after such a retry means the first one went through.
     """
 
-    def __init__(self, stack: Stack, token: str, drafts: Sequence[str], rate: float) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        token: str,
+        drafts: Sequence[str],
+        rate: float,
+        refill: Callable[[], str] | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.client = PortalClient(stack.gateway_url, timeout=20)
         self.token = token
         self.drafts = list(drafts)
         self.rate = rate
+        # Once the prepared drafts are used up, make each next one (until stopped).
+        self.refill = refill
+        self.refilled = 0
         self.confirmed: list[str] = []
         self.unconfirmed: list[tuple[str, int, str]] = []
         self.retries = 0
@@ -359,13 +369,35 @@ class Submitter(threading.Thread):
             time.sleep(0.3)
         self.unconfirmed.append((dossier_id, status, body))
 
+    def next_draft(self, patience: float = 90) -> str | None:
+        if self.drafts:
+            return self.drafts.pop(0)
+        if self.refill is None:
+            return None
+        deadline = time.monotonic() + patience
+        while not self._halt.is_set() and time.monotonic() < deadline:
+            try:
+                draft = self.refill()
+            except (AssertionError, requests.RequestException):
+                # A container on the way was down: this draft is dropped, not submitted.
+                self._halt.wait(0.5)
+                continue
+            self.refilled += 1
+            return draft
+        return None
+
     def run(self) -> None:
         started = time.monotonic()
-        for n, dossier_id in enumerate(self.drafts):
+        n = 0
+        while True:
             delay = started + n / self.rate - time.monotonic()
             if self._halt.wait(max(0.0, delay)):
                 return
+            dossier_id = self.next_draft()
+            if dossier_id is None:
+                return
             self.submit_until_answered(dossier_id)
+            n += 1
 
     def stop(self) -> None:
         self._halt.set()
