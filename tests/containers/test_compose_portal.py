@@ -55,6 +55,9 @@ class Citizen:
 
 @pytest.fixture(scope="module")
 def stack(images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    missing = {"RABBITMQ_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE", "PORTAL_IMAGE"} - set(images)
+    # No registry here: an image compose would pull instead of one built from Debian's.
+    assert not missing, f"no deploy/images/<name>/Dockerfile builds {sorted(missing)}"
     stack = Stack(tmp_path_factory.mktemp("compose"), images)
     stack.prepare()
     stack.down()  # what an interrupted run may have left
