@@ -46,7 +46,10 @@ bench: $(STAMP) ## Run the benchmarks and print their tables (installs nginx and
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.portal
 
+images: $(STAMP) ## Build every image from Debian packages and PyPI (no registry), names into deploy/.env
+	$(BIN)/python -m deploy.images.build
+
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench images clean

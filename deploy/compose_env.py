@@ -90,6 +90,16 @@ def render_env_file(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def set_values(env_file: Path, values: Mapping[str, str]) -> dict[str, str]:
+    """Set some variables of an existing env file (e.g. the image names `make images`
+    built), keeping every other line's value."""
+    current = read_env_file(env_file)
+    current.update(values)
+    env_file.write_text(render_env_file(current), encoding="utf-8")
+    env_file.chmod(0o600)
+    return current
+
+
 def write(
     env_file: Path, local_definitions: Path, *, force: bool = False, development: bool = False
 ) -> dict[str, str]:

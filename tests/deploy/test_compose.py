@@ -159,7 +159,8 @@ def test_gateway_processes_share_their_rate_limits_through_redis() -> None:
     assert gateway["environment"]["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"
     assert gateway["depends_on"]["redis"] == {"condition": "service_healthy"}
     redis = services["redis"]
-    assert redis["image"].startswith("redis:")
+    # The official image by default; `make images` points REDIS_IMAGE at its own.
+    assert redis["image"] == "${REDIS_IMAGE:-redis:7-alpine}"
     assert "ports" not in redis
 
 
@@ -172,3 +173,32 @@ def test_the_image_serves_the_web_folder() -> None:
     assert (ROOT / "web" / "index.html").exists() and (
         ROOT / "web" / "docs" / "index.html"
     ).exists()
+
+
+def test_every_image_can_be_pointed_at_one_built_without_a_registry() -> None:
+    """`make images` writes these variables; the defaults stay the official images."""
+    from deploy.images import build
+
+    services = compose()["services"]
+    assert services["rabbitmq"]["image"] == "${RABBITMQ_IMAGE:-rabbitmq:3.13-management}"
+    assert services["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:16}"
+    assert services["redis"]["image"] == "${REDIS_IMAGE:-redis:7-alpine}"
+    for name in ("gateway", "identity-web", "notify-worker", "dossier-migrate"):
+        assert services[name]["image"] == "${PORTAL_IMAGE:-public-service-portal:latest}"
+        args = services[name]["build"]["args"]
+        assert args["BASE_IMAGE"] == "${PORTAL_BASE_IMAGE:-python:3.11-slim-bookworm}"
+    text = COMPOSE.read_text(encoding="utf-8")
+    for folder in build.image_folders():
+        assert "${" + build.env_variable(folder) + ":-" in text, folder.name
+    # Debian's redis-server, like the official image's entrypoint, must not refuse
+    # the other containers (protected mode without a password).
+    command = services["redis"]["command"]
+    assert command[command.index("--protected-mode") + 1] == "no"
+
+
+def test_published_ports_can_be_moved_for_a_second_deployment_on_one_host() -> None:
+    services = compose()["services"]
+    assert services["gateway"]["ports"] == [
+        "${PORTAL_HTTP_BIND:-0.0.0.0}:${PORTAL_HTTP_PORT:-8000}:8000"
+    ]
+    assert services["rabbitmq"]["ports"] == ["127.0.0.1:${RABBITMQ_MANAGEMENT_PORT:-15672}:15672"]

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("services", "gateway", "deploy")
 # Files beside the code that no process reads: documentation and deployment manifests.
 NOT_SHIPPED = (".md",)
-NOT_SHIPPED_FOLDERS = ("deploy/k8s/", "deploy/rabbitmq/", "deploy/postgres/")
+# deploy/images/: what `make images` builds from (Dockerfiles, entrypoints), not run
+# from the wheel (its builder module is in the wheel as a package anyway).
+NOT_SHIPPED_FOLDERS = ("deploy/k8s/", "deploy/rabbitmq/", "deploy/postgres/", "deploy/images/")
 
 
 def tracked_files() -> list[str]:
