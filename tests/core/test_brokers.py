@@ -10,16 +10,18 @@ from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlparse
 
+import pika
+import pika.exceptions
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from services.core.bus import OutboxRelay, connection_parameters, record_event
+from services.core.bus import Envelope, OutboxRelay, connection_parameters, record_event
 from services.core.bus.brokers import Brokers
 from services.core.bus.names import Names
 from services.core.config import BusSettings, ConfigError, parse_amqp_urls
 from services.core.web import BrokerCheck
 from tests.conftest import Database
-from tests.core.test_consumer import effects, make_consumer, record_effect
+from tests.core.test_consumer import effects, make_consumer, publish_raw, record_effect
 from tests.support.proxy import FaultProxy
 from tests.support.running import running
 from tests.support.waiting import HandledWaiter, wait_until
@@ -161,3 +163,39 @@ def test_relay_and_consumer_fail_over_between_nodes_losing_and_doubling_nothing(
         wait_until(lambda: on(0), what="relay and consumer back on the first node")
     assert effects(db) == len(ids) == 35
     assert all(effects(db, message_id) == 1 for message_id in ids)
+
+
+def consumers_on(settings: BusSettings, queue: str) -> int:
+    """How many consumers the queue has; 0 while it does not exist."""
+    with pika.BlockingConnection(connection_parameters(settings)) as conn:
+        try:
+            return int(conn.channel().queue_declare(queue, passive=True).method.consumer_count)
+        except pika.exceptions.ChannelClosedByBroker:
+            return 0
+
+
+def test_a_consumer_the_broker_cancels_comes_back_by_itself(
+    db: Database, bus_settings: BusSettings, names: Names, amqp_channel: BlockingChannel
+) -> None:
+    """A cluster node holding a queue may go while the consumer's own node stays: the
+    broker cancels the consumer and the connection lives on. Deleting the queue makes
+    the broker do the same."""
+    consumer = make_consumer(db, bus_settings, names)
+    consumer.on_event("test.#")(record_effect)
+    waiter = HandledWaiter(consumer)
+    queue = names.events_queue("test")
+    with running(consumer):
+        wait_until(lambda: consumer.connected)
+        amqp_channel.queue_delete(queue)
+        wait_until(lambda: consumers_on(bus_settings, queue) == 1, 15, 0.2, "consuming again")
+        envelope = Envelope(type="test.thing.created", data={}, source="x")
+        publish_raw(
+            bus_settings,
+            names.events_exchange,
+            envelope.type,
+            envelope.to_body(),
+            message_id=envelope.id,
+            type=envelope.type,
+        )
+        waiter.wait_for(envelope.id)
+    assert effects(db, envelope.id) == 1

@@ -194,6 +194,11 @@ class Consumer:
         self.declare(channel)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
         buffer: list[Delivery] = []
+        # The broker may cancel a consumer while the connection lives on (its queue was
+        # deleted, or a cluster node holding it went): pika then drops it silently, so
+        # without this the consumer would wait for deliveries that never come.
+        cancelled: list[str] = []
+        channel.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
         for spec in self.queue_specs():
             channel.basic_consume(
                 spec.name,
@@ -215,6 +220,11 @@ class Consumer:
             if buffer:
                 batch, buffer[:] = list(buffer), []
                 self._handle_batch(channel, batch)
+            if cancelled:
+                # Connect afresh: queues and bindings are declared again, then consumed.
+                raise pika.exceptions.ConsumerCancelled(
+                    f"the broker cancelled consumer {cancelled[0]}"
+                )
         channel.close()
 
     def _close_connection(self) -> None:
