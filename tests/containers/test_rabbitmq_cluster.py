@@ -52,13 +52,14 @@ from tests.support.rabbitmq_cluster import (
 from tests.support.running import running
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.containers, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 
 RATE = 150.0  # events per second, written to the outbox
 STEADY = 8.0  # seconds of undisturbed load before, between and after the faults
 DOWN = 10.0  # seconds the stopped node stays down
 KILLED_DOWN = 5.0  # seconds the killed node stays down
 DRAIN_TIMEOUT = 60.0
+REJOIN_TIMEOUT = 120.0  # a restarted node boots in 15-30 s; far longer on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -250,19 +251,24 @@ def test_losing_a_node_under_load_loses_nothing_and_doubles_nothing(
             stopped_in = time.monotonic() - faults[-1].at
             time.sleep(DOWN)
             cluster.start("rabbit-1")
-            cluster.wait_for_cluster(set(NODES), timeout=90)
+            cluster.wait_for_cluster(set(NODES), timeout=REJOIN_TIMEOUT)
             rejoined_1 = time.monotonic() - faults[-1].at
             print(f"after the stop: leader {leader()}, rabbit-1 back {rejoined_1:.1f} s later")
             time.sleep(STEADY)
 
+            # The worst case: the node holding the queue's leader dies without a word.
+            victim = leader().partition("@")[2]
+            victim = victim if victim in NODES else "rabbit-2"
             faults[-1].until = time.monotonic()
-            faults.append(Fault("docker kill rabbit-2, start it 5 s later", time.monotonic()))
-            cluster.kill("rabbit-2")
+            faults.append(
+                Fault(f"docker kill {victim} (the leader), start it 5 s later", time.monotonic())
+            )
+            cluster.kill(victim)
             time.sleep(KILLED_DOWN)
-            cluster.start("rabbit-2")
-            cluster.wait_for_cluster(set(NODES), timeout=90)
+            cluster.start(victim)
+            cluster.wait_for_cluster(set(NODES), timeout=REJOIN_TIMEOUT)
             rejoined_2 = time.monotonic() - faults[-1].at
-            print(f"after the kill: leader {leader()}, rabbit-2 back {rejoined_2:.1f} s later")
+            print(f"after the kill: leader {leader()}, {victim} back {rejoined_2:.1f} s later")
             time.sleep(STEADY)
 
             written = writer.stop()
