@@ -10,6 +10,7 @@ ports published on 127.0.0.1 only.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -38,6 +39,8 @@ MMDEBSTRAP = (
     "-",
 )
 NODES = ("rabbit-1", "rabbit-2", "rabbit-3")
+# The lock the image builders of the container tests share: one build at a time.
+BUILD_LOCK = Path("/tmp/portal-images-build.lock")
 # One scheduler and no busy waiting: three nodes share a small machine with the test.
 ERL_ARGS = "+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
 
@@ -124,6 +127,15 @@ def content_tag(directory: Path, *inputs: str) -> str:
 
 def ensure_rabbitmq_image() -> str:
     """portal-rabbitmq:<content hash>, built (classic builder) unless it exists."""
+    with BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_rabbitmq_image()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_rabbitmq_image() -> str:
     ensure_base_image()
     reference = f"portal-rabbitmq:{content_tag(IMAGE_DIR, image_id(BASE_IMAGE))}"
     if not image_exists(reference):
