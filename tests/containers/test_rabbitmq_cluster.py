@@ -234,7 +234,10 @@ def test_losing_a_node_under_load_loses_nothing_and_doubles_nothing(
                 events_queue,
                 names.dead_letter_queue("test"),
                 f"{settings.namespace}{UNROUTED_SUFFIX}",
-                *(names.retry_queue(events_queue, n) for n in (1, 2, 3)),
+                *(
+                    names.retry_queue(events_queue, n)
+                    for n in range(1, len(settings.retry_delays) + 1)
+                ),
             ]
             for name in queues:
                 queue = cluster.queue("rabbit-2", name)
