@@ -122,7 +122,7 @@ def raw_pika_publish(settings: BusSettings, names: Names, count: int) -> float:
         publish_more(channel)
 
     connection = SelectConnection(
-        connection_parameters(settings),
+        connection_parameters(settings)[0],
         on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
         on_close_callback=lambda c, r: c.ioloop.stop(),
     )

@@ -40,7 +40,7 @@ from urllib.parse import urlparse
 from honcho.environ import parse_procfile
 from supervisor.xmlrpc import SupervisorTransport
 
-from services.core.config import ConfigError, env_int
+from services.core.config import ConfigError, env_int, parse_amqp_urls
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "deploy" / "demo"
@@ -159,12 +159,15 @@ def environment(
 
 
 def broker_answers(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), 2):
-            return True
-    except OSError:
-        return False
+    """Does any broker of AMQP_URL (one URL, or a cluster's nodes) accept a connection?"""
+    for each in parse_amqp_urls(url):
+        parsed = urlparse(each)
+        try:
+            with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), 2):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def ensure_broker(url: str) -> None:

@@ -109,6 +109,50 @@ def prometheus_multiprocess_dir(env: Mapping[str, str] | None = None) -> str:
     return (env.get("PROMETHEUS_MULTIPROC_DIR") or "").strip()
 
 
+def _host_and_tail(text: str) -> tuple[str, str]:
+    """`host:port/vhost?options` as (`host:port`, `/vhost?options`)."""
+    cuts = [i for i in (text.find("/"), text.find("?")) if i >= 0]
+    cut = min(cuts) if cuts else len(text)
+    return text[:cut], text[cut:]
+
+
+def parse_amqp_urls(raw: str) -> tuple[str, ...]:
+    """The broker addresses of AMQP_URL / AMQP_URLS, in order, without repeats.
+
+    Several URLs are separated by commas (or whitespace); one URL may also name several
+    hosts, `amqp://user:pass@rabbit-1:5672,rabbit-2:5672,rabbit-3/vhost?heartbeat=10`,
+    which is the same URL once per host: its credentials, vhost and options go to each.
+    A comma inside a password is written %2C, as URLs require.
+    """
+    urls: list[str] = []
+    groups: list[list[str]] = []
+    for part in raw.replace(",", " ").split():
+        if "://" in part:
+            groups.append([part])
+        elif groups:
+            groups[-1].append(part)
+        else:
+            raise ConfigError(f"AMQP_URL must start with amqp:// or amqps://, got {part!r}")
+    for group in groups:
+        scheme, _, rest = group[0].partition("://")
+        if scheme not in ("amqp", "amqps"):
+            raise ConfigError(f"AMQP_URL must start with amqp:// or amqps://, got {scheme!r}")
+        first, _ = _host_and_tail(rest)
+        userinfo, at, _ = first.rpartition("@")
+        hosts = [rest[len(userinfo + at) :], *group[1:]]
+        # The vhost and options are written once, after the last host.
+        hosts[-1], tail = _host_and_tail(hosts[-1])
+        for host in hosts:
+            if not host or "/" in host or "?" in host or "@" in host:
+                raise ConfigError(f"AMQP_URL has a malformed broker address {host!r}")
+            url = f"{scheme}://{userinfo}{at}{host}{tail}"
+            if url not in urls:
+                urls.append(url)
+    if not urls:
+        raise ConfigError("AMQP_URL names no broker")
+    return tuple(urls)
+
+
 def default_database_url(service: str) -> str:
     """The embedded default: one SQLite file per service under var/."""
     return f"sqlite:///{VAR_DIR / (service + '.db')}"
@@ -118,6 +162,8 @@ def default_database_url(service: str) -> str:
 class BusSettings:
     """Limits of the outbox relay and the consumers; every one has a safe default."""
 
+    # One broker URL, or several separated by commas: the nodes of a cluster, tried in
+    # turn (see amqp_urls and services/core/bus/brokers.py).
     amqp_url: str = DEFAULT_AMQP_URL
     namespace: str = ""
     relay_batch_size: int = 1000
@@ -146,8 +192,10 @@ class BusSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> BusSettings:
         env = os.environ if env is None else env
         d = cls()
+        amqp_url = _raw(env, "AMQP_URLS") or _raw(env, "AMQP_URL") or d.amqp_url
+        parse_amqp_urls(amqp_url)  # a malformed address is refused at start
         return cls(
-            amqp_url=env.get("AMQP_URL") or d.amqp_url,
+            amqp_url=amqp_url,
             namespace=env.get("BUS_NAMESPACE", d.namespace),
             relay_batch_size=max(1, env_int(env, "OUTBOX_BATCH_SIZE", d.relay_batch_size)),
             relay_poll_interval=env_float(env, "OUTBOX_POLL_INTERVAL", d.relay_poll_interval),
@@ -175,6 +223,11 @@ class BusSettings:
             relay_process=_relay_process(env, d.relay_process),
             metrics_interval=env_float(env, "BUS_METRICS_INTERVAL", d.metrics_interval),
         )
+
+    @property
+    def amqp_urls(self) -> tuple[str, ...]:
+        """Every broker address, in the order they are tried."""
+        return parse_amqp_urls(self.amqp_url)
 
     def relay_apart(self, database_url: str) -> bool:
         """Whether a worker on this database runs its relay in a process of its own.

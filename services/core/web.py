@@ -102,7 +102,8 @@ class PortalApi(Api):  # type: ignore[misc]
 
 
 class BrokerCheck:
-    """Is the broker reachable? Cached for a few seconds so /readyz stays cheap."""
+    """Is a broker reachable (any node of AMQP_URL)? Cached for a few seconds so /readyz
+    stays cheap."""
 
     def __init__(self, settings: BusSettings, ttl: float = 5.0) -> None:
         self.settings = settings
@@ -116,8 +117,10 @@ class BrokerCheck:
             if time.monotonic() - self._checked_at < self.ttl:
                 return self._ok
             try:
+                # Any node of the cluster will do: pika tries each in turn.
                 params = connection_parameters(self.settings)
-                params.socket_timeout = 2
+                for each in params:
+                    each.socket_timeout = 2
                 with pika.BlockingConnection(params):
                     self._ok = True
             except Exception:

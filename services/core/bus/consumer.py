@@ -23,6 +23,7 @@ from pika.spec import Basic, BasicProperties
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus import postgresql, sqlite
+from services.core.bus.brokers import Brokers, broker_address
 from services.core.bus.envelope import Envelope, EnvelopeError
 from services.core.bus.names import (
     HEADER_ATTEMPTS,
@@ -36,7 +37,6 @@ from services.core.bus.names import (
 from services.core.bus.reconnect import reconnect_until_stopped
 from services.core.bus.topology import (
     QueueSpec,
-    connection_parameters,
     declare_exchanges,
     declare_service_queues,
 )
@@ -108,6 +108,7 @@ class Consumer:
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._connection: pika.BlockingConnection | None = None
+        self.brokers = Brokers(settings)
         self._observers: list[Callable[[Envelope, str], None]] = []
         self.handled_total = 0
 
@@ -177,6 +178,7 @@ class Consumer:
         log.warning("consumer connection lost: %s", exc, extra={"service": self.service})
 
     def _after_connection(self) -> None:
+        self.brokers.connection_ended()
         self._connected.clear()
         CONSUMER_CONNECTED.labels(self.service).set(0)
         self._close_connection()
@@ -186,12 +188,17 @@ class Consumer:
         self._stopping.set()
 
     def _consume_until_stopped(self) -> None:
-        self._connection = pika.BlockingConnection(connection_parameters(self.settings))
+        self._connection = self.brokers.connect()
         channel = self._connection.channel()
         channel.confirm_delivery()
         self.declare(channel)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
         buffer: list[Delivery] = []
+        # The broker may cancel a consumer while the connection lives on (its queue was
+        # deleted, or a cluster node holding it went): pika then drops it silently, so
+        # without this the consumer would wait for deliveries that never come.
+        cancelled: list[str] = []
+        channel.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
         for spec in self.queue_specs():
             channel.basic_consume(
                 spec.name,
@@ -201,13 +208,23 @@ class Consumer:
             )
         self._connected.set()
         CONSUMER_CONNECTED.labels(self.service).set(1)
-        log.info("consumer connected", extra={"service": self.service})
+        broker = self.brokers.current
+        log.info(
+            "consumer connected to %s",
+            broker_address(broker) if broker is not None else "?",
+            extra={"service": self.service},
+        )
         while not self._stopping.is_set():
             # Returns as soon as deliveries are ready; all of them are handled together.
             self._connection.process_data_events(time_limit=0.2)
             if buffer:
                 batch, buffer[:] = list(buffer), []
                 self._handle_batch(channel, batch)
+            if cancelled:
+                # Connect afresh: queues and bindings are declared again, then consumed.
+                raise pika.exceptions.ConsumerCancelled(
+                    f"the broker cancelled consumer {cancelled[0]}"
+                )
         channel.close()
 
     def _close_connection(self) -> None:

@@ -32,13 +32,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.bus.batches import Batches, BatchTimes, notify_loop
+from services.core.bus.brokers import Brokers, broker_address
 from services.core.bus.claims import Claim, PendingMessage
 from services.core.bus.names import Names
 from services.core.bus.postgresql import PostgresListener
 from services.core.bus.reconnect import reconnect_until_stopped
 from services.core.bus.sqlite import SqliteWalWatcher
 from services.core.bus.store import OutboxStore
-from services.core.bus.topology import connection_parameters, declare_exchanges
+from services.core.bus.topology import declare_exchanges
 from services.core.config import BusSettings
 from services.core.metrics import RELAY_CONNECTED
 
@@ -59,6 +60,7 @@ class OutboxRelay:
         self.settings = settings
         self.service = service
         self.names = names or Names(settings.namespace)
+        self.brokers = Brokers(settings)
         self.store = OutboxStore(session_factory, settings.relay_lease_seconds)
         self._engine: Engine = session_factory.kw["bind"]
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{service}-outbox-db")
@@ -113,10 +115,10 @@ class OutboxRelay:
 
     def _relay_until_closed(self) -> None:
         """One connection: declare, connect, run its loop until the connection ends."""
-        self._declare_topology()
+        broker = self._declare_topology()
         self._generation += 1
         self._connection = SelectConnection(
-            connection_parameters(self.settings),
+            broker,
             on_open_callback=self._on_connection_open,
             on_open_error_callback=self._on_connection_error,
             on_close_callback=self._on_connection_closed,
@@ -127,6 +129,7 @@ class OutboxRelay:
         log.warning("relay connection failed: %s", exc, extra={"service": self.service})
 
     def _after_connection(self) -> None:
+        self.brokers.connection_ended()
         self._connected.clear()
         RELAY_CONNECTED.labels(self.service).set(0)
         self._abandon_batches()
@@ -140,9 +143,12 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 connection.ioloop.add_callback_threadsafe(self._close_when_idle)
 
-    def _declare_topology(self) -> None:
-        with pika.BlockingConnection(connection_parameters(self.settings)) as conn:
+    def _declare_topology(self) -> pika.URLParameters:
+        """Declare on the first broker that answers; the relay then publishes to it."""
+        with self.brokers.connect() as conn:
             declare_exchanges(conn.channel(), self.names)
+        assert self.brokers.current is not None
+        return self.brokers.current
 
     def _close_when_idle(self) -> None:
         if self._connection is None:
@@ -200,7 +206,12 @@ class OutboxRelay:
         self._batches.channel_opened()
         self._connected.set()
         RELAY_CONNECTED.labels(self.service).set(1)
-        log.info("relay connected", extra={"service": self.service})
+        broker = self.brokers.current
+        log.info(
+            "relay connected to %s",
+            broker_address(broker) if broker is not None else "?",
+            extra={"service": self.service},
+        )
         self._start_waking()
         self._request_claim()
 

@@ -44,13 +44,18 @@ class QueueSpec:
     routing_keys: Sequence[str] = field(default_factory=tuple)
 
 
-def connection_parameters(settings: BusSettings) -> pika.URLParameters:
-    params = pika.URLParameters(settings.amqp_url)
-    params.heartbeat = settings.heartbeat
-    params.blocked_connection_timeout = 60
-    params.connection_attempts = 1
-    params.socket_timeout = 5
-    return params
+def connection_parameters(settings: BusSettings) -> list[pika.URLParameters]:
+    """One set of parameters per broker address, in order (AMQP_URL may list a cluster's
+    nodes): `pika.BlockingConnection` takes the list and tries each in turn."""
+    parameters = []
+    for url in settings.amqp_urls:
+        params = pika.URLParameters(url)
+        params.heartbeat = settings.heartbeat
+        params.blocked_connection_timeout = 60
+        params.connection_attempts = 1
+        params.socket_timeout = 5
+        parameters.append(params)
+    return parameters
 
 
 def declare_exchanges(channel: BlockingChannel, names: Names) -> None:
