@@ -40,14 +40,11 @@ from services.core.bus.batches import BatchTimes
 from services.core.bus.topology import UNROUTED_SUFFIX
 from services.core.config import BusSettings
 from services.core.db import make_engine, make_session_factory
-from tests.conftest import IN_CI
 from tests.support.models import Effect, SampleBase
 from tests.support.rabbitmq_cluster import (
     NODES,
     Cluster,
     DockerError,
-    docker_missing,
-    ensure_rabbitmq_image,
 )
 from tests.support.running import running
 from tests.support.waiting import wait_until
@@ -63,13 +60,9 @@ REJOIN_TIMEOUT = 120.0  # a restarted node boots in 15-30 s; far longer on a bus
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    reason = docker_missing()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"the RabbitMQ cluster cannot run: {reason}", pytrace=False)
-        pytest.skip(f"the RabbitMQ cluster cannot run: {reason}")
-    cluster = Cluster(ensure_rabbitmq_image())
+def cluster(images: dict[str, str]) -> Iterator[Cluster]:
+    """Three nodes of the RabbitMQ image `make images` builds (the session's one build)."""
+    cluster = Cluster(images["RABBITMQ_IMAGE"])
     try:
         try:
             cluster.up()

@@ -1,17 +1,13 @@
-"""The RabbitMQ image and a three-node cluster of it, for the container tests.
+"""A three-node cluster of the portal's RabbitMQ image, for the container tests.
 
-The image is built from deploy/images/rabbitmq/ on the portal's base image (made from
-Debian packages with mmdebstrap when it is missing), tagged by the hash of what it is
-built from, so an unchanged image is never built twice. The cluster is
-deploy/rabbitmq/cluster.compose.yaml, started under a project name of its own, with its
-ports published on 127.0.0.1 only.
+The image is the one `make images` builds (the container tests' `images` fixture). The
+cluster is deploy/rabbitmq/cluster.compose.yaml, started under a project name of its
+own, with its ports published on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -28,19 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE_DIR = ROOT / "deploy" / "images" / "rabbitmq"
 COMPOSE_FILE = ROOT / "deploy" / "rabbitmq" / "cluster.compose.yaml"
-BASE_IMAGE = os.environ.get("PORTAL_BASE_IMAGE", "portal-base:bookworm")
-MMDEBSTRAP = (
-    "mmdebstrap",
-    "--variant=minbase",
-    "--include=python3,python3-venv,ca-certificates",
-    "bookworm",
-    "-",
-)
 NODES = ("rabbit-1", "rabbit-2", "rabbit-3")
-# The lock the image builders of the container tests share: one build at a time.
-BUILD_LOCK = Path("/tmp/portal-images-build.lock")
 # One scheduler and no busy waiting: three nodes share a small machine with the test.
 ERL_ARGS = "+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
 
@@ -76,83 +61,6 @@ def _succeeds(args: list[str]) -> bool:
         return subprocess.run(args, capture_output=True, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
-
-
-def docker_missing() -> str | None:
-    """Why the cluster cannot run here, or None when it can."""
-    if not shutil.which("docker"):
-        return "the docker client is not installed (apt-get install docker.io)"
-    if not _succeeds(["docker", "info"]):
-        return "the Docker engine does not answer (start dockerd)"
-    if compose_command() is None:
-        return "neither docker-compose nor the compose plugin is installed"
-    if not image_exists(BASE_IMAGE) and not shutil.which("mmdebstrap"):
-        return f"{BASE_IMAGE} is missing and mmdebstrap is not installed to build it"
-    return None
-
-
-def image_exists(reference: str) -> bool:
-    return _succeeds(["docker", "image", "inspect", reference])
-
-
-def image_id(reference: str) -> str:
-    return run(["docker", "image", "inspect", "--format", "{{.Id}}", reference], 30).strip()
-
-
-def ensure_base_image() -> None:
-    """The base every portal image starts from: a Debian root file system (mmdebstrap)."""
-    if image_exists(BASE_IMAGE):
-        return
-    debootstrap = subprocess.Popen(MMDEBSTRAP, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        run(["docker", "import", "-", BASE_IMAGE], 600, stdin=debootstrap.stdout)
-    finally:
-        assert debootstrap.stdout is not None
-        debootstrap.stdout.close()
-        _, errors = debootstrap.communicate(timeout=60)
-    if debootstrap.returncode != 0:
-        raise DockerError(f"mmdebstrap failed: {errors.decode(errors='replace')[-2000:]}")
-
-
-def content_tag(directory: Path, *inputs: str) -> str:
-    """A tag that changes exactly when a file of `directory` (or an input) changes."""
-    digest = hashlib.sha256()
-    for value in inputs:
-        digest.update(value.encode() + b"\0")
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
-
-
-def ensure_rabbitmq_image() -> str:
-    """portal-rabbitmq:<content hash>, built (classic builder) unless it exists."""
-    with BUILD_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _build_rabbitmq_image()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _build_rabbitmq_image() -> str:
-    ensure_base_image()
-    reference = f"portal-rabbitmq:{content_tag(IMAGE_DIR, image_id(BASE_IMAGE))}"
-    if not image_exists(reference):
-        run(
-            [
-                "docker",
-                "build",
-                "--build-arg",
-                f"BASE_IMAGE={BASE_IMAGE}",
-                "--tag",
-                reference,
-                str(IMAGE_DIR),
-            ],
-            900,
-            env={**os.environ, "DOCKER_BUILDKIT": "0"},
-        )
-    return reference
 
 
 def free_ports(count: int) -> list[int]:
